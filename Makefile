@@ -1,0 +1,48 @@
+# Two commands for a newcomer: `make demo` and `make test`. Both build .venv/ from the lock file.
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+DEMO_DIR ?= var/demo-data
+HOST ?= 127.0.0.1:8000
+
+.PHONY: install demo test lint format lock migrate clean
+
+$(STAMP): requirements.lock
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet --require-hashes --no-deps -r requirements.lock
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+migrate: install
+	$(PY) manage.py migrate --noinput
+
+demo: migrate
+	$(PY) manage.py demo_setup --data-dir $(DEMO_DIR)
+	@echo "Serving on http://$(HOST)/ (worker running in the background; Ctrl-C stops both)"
+	@$(PY) manage.py qcluster & QPID=$$!; \
+	  trap "kill $$QPID 2>/dev/null" EXIT INT TERM; \
+	  $(PY) manage.py runserver $(HOST)
+
+test: install
+	$(PY) -m pytest
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+# Regenerate the lock after editing pyproject.toml (needs network access to PyPI).
+lock:
+	$(PYTHON) -m venv /tmp/finops-lock-venv
+	/tmp/finops-lock-venv/bin/pip install --quiet pip-tools
+	/tmp/finops-lock-venv/bin/pip-compile --quiet --generate-hashes --allow-unsafe --extra dev \
+	  --output-file requirements.lock pyproject.toml
+
+clean:
+	rm -rf $(VENV) var db.sqlite3

@@ -1,0 +1,190 @@
+"""An in-memory snapshot of the model catalog and prices: resolves every spelling to one model and
+prices tokens. Pure (no queries) so importers load it once and use it for millions of rows."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+GEO_PREFIXES = ("us-gov.", "us.", "eu.", "apac.", "jp.", "au.", "ca.", "in.")
+_CONTEXT_SUFFIX = re.compile(r":\d+k$", re.IGNORECASE)
+_VERSION_SUFFIX = re.compile(r"-v\d+(:\d+)?$", re.IGNORECASE)
+_DATE_SUFFIX = re.compile(r"-\d{8}$")
+_EDITION_SUFFIX = re.compile(r"\s*\(amazon bedrock edition\)\s*$", re.IGNORECASE)
+_ARN = re.compile(r"^arn:aws[\w-]*:bedrock:(?P<region>[\w-]*):(?P<account>\d*):(?P<kind>[\w-]+)/(?P<id>.+)$")
+PER_UNIT_DIVISOR = {"1M tokens": Decimal(1_000_000), "1K tokens": Decimal(1000)}
+
+
+@dataclass(frozen=True)
+class CatalogModel:
+    model_id: str
+    name: str
+    provider: str
+    family: str
+    tier: str
+    lifecycle: str
+    regional_premium: bool
+
+
+@dataclass(frozen=True)
+class PriceEntry:
+    model_id: str
+    token_type: str
+    route: str
+    service_tier: str
+    region: str
+    variant: str
+    price_usd: Decimal
+    unit: str
+    effective_from: date
+    effective_to: date | None
+
+    @property
+    def per_unit(self) -> Decimal:
+        """Price per token (or per image / hour)."""
+        return self.price_usd / PER_UNIT_DIVISOR.get(self.unit, Decimal(1))
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """What a model string from a log or a bill says: the model, the route, an application profile."""
+
+    model: CatalogModel | None
+    route: str
+    inference_profile_arn: str = ""
+    raw: str = ""
+
+
+@dataclass
+class Catalog:
+    models: dict[str, CatalogModel] = field(default_factory=dict)
+    aliases: dict[str, str] = field(default_factory=dict)  # lower-case alias -> model_id
+    prices: dict[tuple[str, str, str], list[PriceEntry]] = field(default_factory=dict)
+
+    def add_model(self, model: CatalogModel, aliases: list[str]) -> None:
+        self.models[model.model_id] = model
+        self.aliases[model.model_id.lower()] = model.model_id
+        for alias in aliases:
+            self.aliases[alias.strip().lower()] = model.model_id
+
+    def add_price(self, price: PriceEntry) -> None:
+        key = (price.model_id, price.token_type, price.service_tier)
+        self.prices.setdefault(key, []).append(price)
+
+    # --- resolution -------------------------------------------------------------------------
+    def lookup(self, name: str | None) -> CatalogModel | None:
+        """A model from any alias spelling, trying without context, version and date suffixes."""
+        if not name:
+            return None
+        candidate = name.strip().lower()
+        for _ in range(4):
+            model_id = self.aliases.get(candidate)
+            if model_id is not None:
+                return self.models[model_id]
+            stripped = _CONTEXT_SUFFIX.sub("", candidate)
+            if stripped == candidate:
+                stripped = _VERSION_SUFFIX.sub("", candidate)
+            if stripped == candidate:
+                stripped = _DATE_SUFFIX.sub("", candidate)
+            if stripped == candidate:
+                return None
+            candidate = stripped
+        return None
+
+    def resolve_model_id(self, value: str | None) -> ModelRef:
+        """Resolve what a caller passed as modelId: a model id, a profile id, or an ARN."""
+        raw = (value or "").strip()
+        if not raw:
+            return ModelRef(model=None, route="in_region", raw=raw)
+        ident = raw
+        match = _ARN.match(raw)
+        if match:
+            kind = match.group("kind")
+            if kind in {
+                "application-inference-profile",
+                "provisioned-model",
+                "custom-model",
+                "imported-model",
+            }:
+                # Resolved later from inventory (GetInferenceProfile); the ARN is kept.
+                return ModelRef(model=None, route="in_region", inference_profile_arn=raw, raw=raw)
+            ident = match.group("id")
+        lowered = ident.lower()
+        route = "in_region"
+        if lowered.startswith("global."):
+            route, ident = "global", ident[len("global.") :]
+        else:
+            for prefix in GEO_PREFIXES:
+                if lowered.startswith(prefix):
+                    route, ident = "geo", ident[len(prefix) :]
+                    break
+        return ModelRef(model=self.lookup(ident), route=route, raw=raw)
+
+    def resolve_product_name(self, name: str | None) -> CatalogModel | None:
+        if not name:
+            return None
+        return self.lookup(name) or self.lookup(_EDITION_SUFFIX.sub("", name))
+
+    # --- pricing ----------------------------------------------------------------------------
+    def price(
+        self,
+        *,
+        model_id: str,
+        token_type: str,
+        on: date,
+        route: str = "in_region",
+        service_tier: str = "standard",
+        region: str = "",
+        variant: str = "",
+    ) -> PriceEntry | None:
+        """The most specific price in force on `on`: exact region beats any, exact route beats any,
+        exact variant beats none; a variant asked for but not priced falls back to the plain rate."""
+        best: tuple[int, date] | None = None
+        chosen: PriceEntry | None = None
+        variant = (variant or "").lower()
+        for entry in self.prices.get((model_id, token_type, service_tier), ()):
+            if entry.effective_from > on or (entry.effective_to is not None and entry.effective_to <= on):
+                continue
+            if entry.region and entry.region != region:
+                continue
+            if entry.route and entry.route != route:
+                continue
+            if entry.variant and entry.variant.lower() != variant:
+                continue
+            score = (2 if entry.region else 0) + (4 if entry.route else 0) + (8 if entry.variant else 0)
+            rank = (score, entry.effective_from)
+            if best is None or rank > best:
+                best, chosen = rank, entry
+        return chosen
+
+    def estimate(
+        self,
+        *,
+        model_id: str,
+        tokens: dict[str, int],
+        on: date,
+        route: str = "in_region",
+        service_tier: str = "standard",
+        region: str = "",
+    ) -> tuple[Decimal | None, list[str]]:
+        """Cost of a request's tokens, or None with the token types that have no price."""
+        total = Decimal(0)
+        missing: list[str] = []
+        for token_type, count in tokens.items():
+            if not count:
+                continue
+            entry = self.price(
+                model_id=model_id,
+                token_type=token_type,
+                on=on,
+                route=route,
+                service_tier=service_tier,
+                region=region,
+            )
+            if entry is None:
+                missing.append(token_type)
+                continue
+            total += entry.per_unit * count
+        return (None if missing else total), missing

@@ -1,0 +1,214 @@
+"""The spend ledger and the model/price catalog. Money is Decimal; nothing here sums floats."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db import models
+
+from connections.models import AwsConnection, Tenant
+
+MONEY = {"max_digits": 20, "decimal_places": 10}
+
+
+class Route(models.TextChoices):
+    IN_REGION = "in_region", "In-region"
+    GEO = "geo", "Geo cross-region"
+    GLOBAL = "global", "Global cross-region"
+
+
+class ServiceTier(models.TextChoices):
+    STANDARD = "standard", "Standard"
+    BATCH = "batch", "Batch"
+    FLEX = "flex", "Flex"
+    PRIORITY = "priority", "Priority"
+    PROVISIONED = "provisioned", "Provisioned"
+    RESERVED = "reserved", "Reserved"
+
+
+class TokenType(models.TextChoices):
+    INPUT = "input", "Input tokens"
+    OUTPUT = "output", "Output tokens"
+    CACHE_READ = "cache_read", "Cache read tokens"
+    CACHE_WRITE = "cache_write", "Cache write tokens"
+    IMAGE = "image", "Images"
+    MODEL_UNIT_HOUR = "model_unit_hour", "Model-unit hours"
+
+
+class ModelCatalog(models.Model):
+    class Tier(models.TextChoices):
+        FLAGSHIP = "flagship", "Flagship"
+        BALANCED = "balanced", "Balanced"
+        EFFICIENT = "efficient", "Efficient"
+
+    class Lifecycle(models.TextChoices):
+        ACTIVE = "ACTIVE", "Active"
+        LEGACY = "LEGACY", "Legacy"
+
+    model_id = models.CharField(max_length=128, unique=True, help_text="Canonical id, without route prefix.")
+    name = models.CharField(max_length=128)
+    provider = models.CharField(max_length=64)
+    family = models.CharField(max_length=64)
+    tier = models.CharField(max_length=16, choices=Tier.choices)
+    lifecycle = models.CharField(max_length=16, choices=Lifecycle.choices, default=Lifecycle.ACTIVE)
+    # Claude 4.5+ charge 10% more on regional/geo routes than on global.
+    regional_premium = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["provider", "family", "model_id"]
+        verbose_name = "catalog model"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ModelAlias(models.Model):
+    class Kind(models.TextChoices):
+        RUNTIME_ID = "runtime_id", "Runtime model id"
+        USAGE_TOKEN = "usage_token", "Usage-type token"
+        PRODUCT_NAME = "product_name", "CUR product name"
+
+    model = models.ForeignKey(ModelCatalog, on_delete=models.CASCADE, related_name="aliases")
+    alias = models.CharField(max_length=200, unique=True, help_text="Stored lower-case.")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+
+    class Meta:
+        ordering = ["alias"]
+        verbose_name_plural = "model aliases"
+
+    def __str__(self) -> str:
+        return self.alias
+
+    def save(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
+        self.alias = self.alias.strip().lower()
+        super().save(*args, **kwargs)
+
+
+class ModelPrice(models.Model):
+    """One effective-dated price. Blank region/route/variant means "any"; the most specific row wins."""
+
+    model = models.ForeignKey(ModelCatalog, on_delete=models.CASCADE, related_name="prices")
+    token_type = models.CharField(max_length=20, choices=TokenType.choices)
+    route = models.CharField(max_length=16, choices=Route.choices, blank=True)
+    service_tier = models.CharField(max_length=16, choices=ServiceTier.choices, default=ServiceTier.STANDARD)
+    region = models.CharField(max_length=32, blank=True)
+    variant = models.CharField(
+        max_length=32,
+        blank=True,
+        help_text='e.g. "1h" cache TTL, "long-context", "1024-standard", "1m" commitment.',
+    )
+    price_usd = models.DecimalField(**MONEY, help_text="USD per unit.")
+    unit = models.CharField(max_length=16, default="1M tokens", help_text='"1M tokens", "image" or "hour".')
+    effective_from = models.DateField()
+    effective_to = models.DateField(null=True, blank=True, help_text="Exclusive; blank means still in force.")
+    source = models.CharField(max_length=255)
+    as_of = models.DateField()
+
+    class Meta:
+        ordering = ["model__model_id", "token_type", "service_tier", "route", "-effective_from"]
+        indexes = [models.Index(fields=["model", "token_type", "service_tier"], name="price_lookup")]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.model_id} {self.token_type} {self.service_tier} {self.route or 'any'}: {self.price_usd}/{self.unit}"
+        )
+
+    @property
+    def per_token(self) -> Decimal:
+        divisor = {"1M tokens": Decimal(1_000_000), "1K tokens": Decimal(1000)}.get(self.unit, Decimal(1))
+        return self.price_usd / divisor
+
+
+class SpendEvent(models.Model):
+    """One request, one billed CUR line, or one metric bucket."""
+
+    class RecordKind(models.TextChoices):
+        BILLED_LINE = "billed_line", "Billed line (CUR)"
+        REQUEST = "request", "Request (invocation log)"
+        METRIC = "metric", "Metric bucket (CloudWatch)"
+
+    class CostBasis(models.TextChoices):
+        BILLED = "billed", "Billed"
+        ESTIMATED = "estimated", "Estimated"
+
+    # identity
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    connection = models.ForeignKey(AwsConnection, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    import_run = models.ForeignKey(
+        "ingestion.ImportRun", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    source = models.CharField(max_length=16, default="bedrock")
+    record_kind = models.CharField(max_length=16, choices=RecordKind.choices)
+    cost_basis = models.CharField(max_length=16, choices=CostBasis.choices)
+    dedupe_key = models.CharField(max_length=128)
+    # time
+    usage_start = models.DateTimeField()
+    usage_end = models.DateTimeField()
+    usage_date = models.DateField(help_text="UTC date of usage_start.")
+    billing_period = models.DateField(help_text="First day of the billing month.")
+    # where
+    account_id = models.CharField(max_length=12, blank=True)
+    region = models.CharField(max_length=32, blank=True)
+    inference_region = models.CharField(max_length=32, blank=True)
+    route = models.CharField(max_length=16, choices=Route.choices, blank=True)
+    # what
+    model_id = models.CharField(max_length=128, blank=True, help_text="Canonical model id; blank when unknown.")
+    model_ref = models.CharField(max_length=255, blank=True, help_text="The model as delivered, when not resolved.")
+    model_family = models.CharField(max_length=64, blank=True)
+    model_tier = models.CharField(max_length=16, blank=True)
+    model_provider = models.CharField(max_length=64, blank=True)
+    operation = models.CharField(max_length=64, blank=True)
+    usage_type = models.CharField(max_length=128, blank=True)
+    token_type = models.CharField(max_length=20, blank=True)
+    line_item_type = models.CharField(max_length=32, blank=True)
+    service_tier = models.CharField(max_length=16, choices=ServiceTier.choices, default=ServiceTier.STANDARD)
+    inference_profile_arn = models.CharField(max_length=255, blank=True)
+    # how much
+    input_tokens = models.BigIntegerField(default=0)
+    output_tokens = models.BigIntegerField(default=0)
+    cache_read_tokens = models.BigIntegerField(default=0)
+    cache_write_tokens = models.BigIntegerField(default=0)
+    units = models.DecimalField(max_digits=24, decimal_places=8, null=True, blank=True)
+    unit = models.CharField(max_length=32, blank=True)
+    requests = models.IntegerField(default=0)
+    latency_ms = models.IntegerField(null=True, blank=True)
+    cost_usd = models.DecimalField(**MONEY, null=True, blank=True, help_text="Blank when unpriced.")
+    list_cost_usd = models.DecimalField(**MONEY, null=True, blank=True)
+    allocated_cost_usd = models.DecimalField(**MONEY, null=True, blank=True)
+    unpriced = models.BooleanField(default=False)
+    # who
+    iam_principal = models.CharField(max_length=512, blank=True)
+    principal_type = models.CharField(max_length=16, blank=True)
+    principal_name = models.CharField(max_length=255, blank=True)
+    role_name = models.CharField(max_length=128, blank=True)
+    application = models.CharField(max_length=128, blank=True)
+    team = models.CharField(max_length=128, blank=True)
+    environment = models.CharField(max_length=64, blank=True)
+    cost_center = models.CharField(max_length=64, blank=True)
+    user_id = models.CharField(max_length=255, blank=True)
+    agent_id = models.CharField(max_length=128, blank=True)
+    workflow_id = models.CharField(max_length=128, blank=True)
+    session_id = models.CharField(max_length=128, blank=True)
+    request_id = models.CharField(max_length=64, blank=True)
+    tags = models.JSONField(default=dict, blank=True)
+    # content (keyed hashes only; raw prompts are never stored)
+    prompt_hash = models.CharField(max_length=64, blank=True)
+    response_hash = models.CharField(max_length=64, blank=True)
+    error_code = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        db_table = "ai_spend_events"
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "dedupe_key"], name="uniq_spend_event_dedupe"),
+        ]
+        indexes = [
+            models.Index(fields=["tenant", "usage_start"], name="spend_tenant_time"),
+            models.Index(fields=["tenant", "usage_date"], name="spend_tenant_date"),
+            models.Index(fields=["tenant", "model_id"], name="spend_tenant_model"),
+            models.Index(fields=["tenant", "team"], name="spend_tenant_team"),
+            models.Index(fields=["tenant", "iam_principal"], name="spend_tenant_principal"),
+            models.Index(fields=["tenant", "record_kind", "billing_period"], name="spend_tenant_kind_period"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.record_kind} {self.usage_start:%Y-%m-%d} {self.model_id or self.model_ref} {self.cost_usd}"

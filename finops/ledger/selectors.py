@@ -1,0 +1,185 @@
+"""Reads over the ledger, always scoped by tenant."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django.db import connection
+from django.db.models import Count, Q, QuerySet, Sum
+
+from connections.models import Tenant
+from finops.ledger.catalog import Catalog, CatalogModel, PriceEntry
+from finops.ledger.models import ModelAlias, ModelCatalog, ModelPrice, SpendEvent
+
+
+def catalog_load() -> Catalog:
+    """The whole catalog in memory: three queries, whatever the number of rows priced later."""
+    catalog = Catalog()
+    aliases: dict[int, list[str]] = {}
+    for model_pk, alias in ModelAlias.objects.values_list("model_id", "alias"):
+        aliases.setdefault(model_pk, []).append(alias)
+    pk_to_id: dict[int, str] = {}
+    for m in ModelCatalog.objects.all():
+        pk_to_id[m.pk] = m.model_id
+        catalog.add_model(
+            CatalogModel(
+                model_id=m.model_id,
+                name=m.name,
+                provider=m.provider,
+                family=m.family,
+                tier=m.tier,
+                lifecycle=m.lifecycle,
+                regional_premium=m.regional_premium,
+            ),
+            aliases.get(m.pk, []) + [m.name],
+        )
+    for p in ModelPrice.objects.all():
+        catalog.add_price(
+            PriceEntry(
+                model_id=pk_to_id[p.model_id],
+                token_type=p.token_type,
+                route=p.route,
+                service_tier=p.service_tier,
+                region=p.region,
+                variant=p.variant,
+                price_usd=p.price_usd,
+                unit=p.unit,
+                effective_from=p.effective_from,
+                effective_to=p.effective_to,
+            )
+        )
+    return catalog
+
+
+# --- spend report ---------------------------------------------------------------------------------
+
+GROUP_FIELDS = (
+    "model_id",
+    "model_ref",
+    "model_family",
+    "model_tier",
+    "model_provider",
+    "team",
+    "application",
+    "environment",
+    "cost_center",
+    "user_id",
+    "agent_id",
+    "workflow_id",
+    "session_id",
+    "iam_principal",
+    "principal_name",
+    "principal_type",
+    "role_name",
+    "account_id",
+    "region",
+    "inference_region",
+    "route",
+    "service_tier",
+    "token_type",
+    "usage_type",
+    "operation",
+    "line_item_type",
+    "record_kind",
+    "cost_basis",
+    "source",
+    "usage_date",
+    "billing_period",
+    "inference_profile_arn",
+    "error_code",
+)
+TOKEN_COLUMNS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
+REPORT_NUMBERS = (
+    "billed_cost_usd",
+    "estimated_cost_usd",
+    *TOKEN_COLUMNS,
+    "requests",
+    "unpriced_requests",
+)
+
+
+class ReportError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class ReportFilter:
+    start: date | None = None
+    end: date | None = None  # inclusive
+
+    def apply(self, queryset: QuerySet[SpendEvent]) -> QuerySet[SpendEvent]:
+        if self.start:
+            queryset = queryset.filter(usage_date__gte=self.start)
+        if self.end:
+            queryset = queryset.filter(usage_date__lte=self.end)
+        return queryset
+
+
+def validate_group_by(group_by: list[str]) -> list[str]:
+    unknown = [g for g in group_by if g not in GROUP_FIELDS]
+    if unknown:
+        raise ReportError(f"Unknown group-by field(s): {', '.join(unknown)}. Choose from: {', '.join(GROUP_FIELDS)}.")
+    return list(dict.fromkeys(group_by))
+
+
+def spend_events(*, tenant: Tenant, filters: ReportFilter | None = None) -> QuerySet[SpendEvent]:
+    queryset = SpendEvent.objects.filter(tenant=tenant)
+    return (filters or ReportFilter()).apply(queryset)
+
+
+def spend_report(*, tenant: Tenant, group_by: list[str], filters: ReportFilter | None = None) -> list[dict[str, Any]]:
+    """One dict per group: the group fields, billed and estimated dollars (never added together),
+    token counts, requests and unpriced requests; sorted by billed then estimated dollars.
+
+    Token counts come from invocation-log requests when the group has any, otherwise from the
+    billed CUR lines, so the same tokens are never counted twice; `token_source` says which."""
+    fields = validate_group_by(group_by)
+    queryset = spend_events(tenant=tenant, filters=filters)
+    billed = Q(cost_basis=SpendEvent.CostBasis.BILLED)
+    estimated = Q(cost_basis=SpendEvent.CostBasis.ESTIMATED)
+    request_rows = Q(record_kind=SpendEvent.RecordKind.REQUEST)
+    aggregates: dict[str, Any] = {
+        "requests": Sum("requests"),
+        "unpriced_requests": Sum("requests", filter=request_rows & Q(unpriced=True)),
+        "request_rows": Count("id", filter=request_rows),
+    }
+    for column in TOKEN_COLUMNS:
+        aggregates[f"req_{column}"] = Sum(column, filter=request_rows)
+        aggregates[f"bill_{column}"] = Sum(column, filter=~request_rows)
+    exact_money = connection.vendor == "postgresql"
+    if exact_money:
+        aggregates["billed_cost_usd"] = Sum("cost_usd", filter=billed)
+        aggregates["estimated_cost_usd"] = Sum("cost_usd", filter=estimated)
+    grouped = queryset.values(*fields).annotate(**aggregates).order_by(*fields) if fields else None
+    rows: list[dict[str, Any]] = list(grouped) if grouped is not None else [queryset.aggregate(**aggregates)]
+    if not exact_money:
+        # SQLite has no exact decimal SUM: add the (exact, quantised) row values as Decimal here.
+        money: dict[tuple[Any, ...], dict[str, Decimal]] = {}
+        for *key, basis, cost in queryset.values_list(*fields, "cost_basis", "cost_usd").iterator(chunk_size=5000):
+            if cost is None:
+                continue
+            bucket = money.setdefault(tuple(key), {"billed": Decimal(0), "estimated": Decimal(0)})
+            bucket[basis] += cost
+        for row in rows:
+            bucket = money.get(tuple(row[f] for f in fields), {})
+            row["billed_cost_usd"] = bucket.get("billed")
+            row["estimated_cost_usd"] = bucket.get("estimated")
+    result = []
+    for row in rows:
+        use_requests = bool(row.get("request_rows"))
+        out: dict[str, Any] = {f: row[f] for f in fields}
+        out["billed_cost_usd"] = row.get("billed_cost_usd") or Decimal(0)
+        out["estimated_cost_usd"] = row.get("estimated_cost_usd") or Decimal(0)
+        for column in TOKEN_COLUMNS:
+            out[column] = int(row.get(f"{'req' if use_requests else 'bill'}_{column}") or 0)
+        out["requests"] = int(row.get("requests") or 0)
+        out["unpriced_requests"] = int(row.get("unpriced_requests") or 0)
+        out["token_source"] = "requests" if use_requests else ("billed" if any(out[c] for c in TOKEN_COLUMNS) else "")
+        result.append(out)
+    if not fields and not result[0]["requests"] and not queryset.exists():
+        return []
+    result.sort(key=lambda r: (-r["billed_cost_usd"], -r["estimated_cost_usd"]))
+    return result

@@ -1,0 +1,13 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from finops.api import api
+
+admin.site.site_header = "Bedrock FinOps administration"
+admin.site.site_title = "Bedrock FinOps"
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/v1/", api.urls),
+    path("", include("finops.dashboards.urls")),
+]

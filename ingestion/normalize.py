@@ -1,0 +1,237 @@
+"""Parsed rows -> ledger fields. Pure: the catalog snapshot and the tenant's tag mapping come in as
+arguments, a dict of SpendEvent fields (or a ValueError naming what is wrong) comes out."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Iterable, Mapping
+from datetime import timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from finops.ledger.catalog import Catalog, CatalogModel
+from ingestion.parsers.principals import parse_principal
+from ingestion.parsers.usage_types import parse_usage_type
+
+TOKEN_FIELDS = {
+    "input": "input_tokens",
+    "output": "output_tokens",
+    "cache_read": "cache_read_tokens",
+    "cache_write": "cache_write_tokens",
+}
+USAGE_LINE_TYPES = {"Usage", "DiscountedUsage", "SavingsPlanCoveredUsage"}
+DIMENSIONS = ("team", "application", "cost_center", "environment", "user_id", "agent_id", "workflow_id", "session_id")
+SCALES = (Decimal(1), Decimal(1000), Decimal(1_000_000))
+SCALE_LABELS = {Decimal(1): "tokens", Decimal(1000): "1K tokens", Decimal(1_000_000): "1M tokens"}
+
+
+def _norm_key(key: str) -> str:
+    return "".join(ch for ch in key.lower() if ch not in "-_ ")
+
+
+def map_dimensions(mapping: Mapping[str, list[str]], *sources: Mapping[str, str]) -> dict[str, str]:
+    """Dimension values from tag sources, first source first, keys in the mapping's order."""
+    lookups = [{_norm_key(k): v for k, v in source.items() if v not in (None, "")} for source in sources]
+    result: dict[str, str] = {}
+    for dimension in DIMENSIONS:
+        for key in mapping.get(dimension, []):
+            wanted = _norm_key(key)
+            value = next((lookup[wanted] for lookup in lookups if wanted in lookup), None)
+            if value:
+                result[dimension] = str(value)[:255]
+                break
+    return result
+
+
+def _model_fields(model: CatalogModel | None) -> dict[str, str]:
+    if model is None:
+        return {"model_id": "", "model_family": "", "model_tier": "", "model_provider": ""}
+    return {
+        "model_id": model.model_id,
+        "model_family": model.family,
+        "model_tier": model.tier,
+        "model_provider": model.provider,
+    }
+
+
+def _principal_fields(arn: str) -> dict[str, str]:
+    principal = parse_principal(arn)
+    if principal is None:
+        return {"iam_principal": arn[:512], "principal_type": "", "principal_name": "", "role_name": ""}
+    return {
+        "iam_principal": arn[:512],
+        "principal_type": principal.principal_type,
+        "principal_name": principal.principal_name[:255],
+        "role_name": principal.role_name[:128],
+    }
+
+
+def _stable_key(prefix: str, parts: Iterable[Any]) -> str:
+    digest = hashlib.sha256(json.dumps(list(parts), default=str, separators=(",", ":")).encode()).hexdigest()
+    return f"{prefix}:{digest[:48]}"
+
+
+def token_scale(
+    *, pricing_unit: str, amount: Decimal | None, cost: Decimal | None, catalog_per_token: Decimal | None
+) -> tuple[Decimal | None, str]:
+    """How many tokens one unit of `line_item_usage_amount` is, and why.
+
+    The unit text is read first (1K / 1M / tokens). When it says only "Units" or nothing, the
+    effective rate (cost / amount) is compared with the catalog's per-token price and the scale
+    that brings them closest wins; with no price to compare, the scale stays unknown."""
+    text = pricing_unit.strip().lower()
+    if "1m" in text or "million" in text:
+        return Decimal(1_000_000), pricing_unit
+    if "1k" in text or "thousand" in text or text.startswith("k "):
+        return Decimal(1000), pricing_unit
+    if text in {"token", "tokens"}:
+        return Decimal(1), pricing_unit
+    if amount and cost and catalog_per_token and amount > 0 and cost > 0 and catalog_per_token > 0:
+        rate = cost / amount
+        best = min(SCALES, key=lambda s: abs(math.log(float(rate / s / catalog_per_token))))
+        if abs(math.log(float(rate / best / catalog_per_token))) < math.log(3):
+            return best, f"{SCALE_LABELS[best]} (derived from rate)"
+    return None, pricing_unit or "unknown"
+
+
+def normalize_cur_row(raw: dict[str, Any], *, catalog: Catalog, mapping: Mapping[str, list[str]]) -> dict[str, Any]:
+    usage = parse_usage_type(raw["usage_type"])
+    product: dict[str, str] = raw.get("product") or {}
+    model = None
+    if usage.model_token:
+        model = catalog.lookup(usage.model_token)
+    if model is None:
+        model = catalog.resolve_product_name(product.get("product_name") or product.get("servicename"))
+    if model is None and product.get("model"):
+        model = catalog.resolve_product_name(product["model"])
+    line_type = raw["line_item_type"]
+    amount: Decimal | None = raw.get("usage_amount")
+    cost: Decimal = raw["unblended_cost"]
+    region = usage.region or raw.get("region_code") or ""
+    fields: dict[str, Any] = {
+        "record_kind": "billed_line",
+        "cost_basis": "billed",
+        "usage_start": raw["usage_start"],
+        "usage_end": raw["usage_end"],
+        "usage_date": raw["usage_start"].date(),
+        "billing_period": raw["billing_period"],
+        "account_id": raw.get("usage_account_id", "")[:12],
+        "region": region,
+        "inference_region": "",
+        "route": usage.route if usage.category == "tokens" else "",
+        "model_ref": "" if model else (usage.model_token or product.get("product_name") or "")[:255],
+        "operation": raw.get("operation", "")[:64],
+        "usage_type": raw["usage_type"][:128],
+        "token_type": usage.token_type or "",
+        "line_item_type": line_type[:32],
+        "service_tier": usage.service_tier,
+        "inference_profile_arn": raw["resource_id"] if "inference-profile/" in raw.get("resource_id", "") else "",
+        "cost_usd": cost,
+        "list_cost_usd": raw.get("public_on_demand_cost"),
+        "units": amount,
+        "unit": raw.get("pricing_unit", "")[:32],
+        "requests": 0,
+        "tags": {**{f"resource_tags/{k}": v for k, v in raw.get("resource_tags", {}).items()}, **raw.get("tags", {})},
+        **_model_fields(model),
+        **_principal_fields(raw.get("iam_principal", "")),
+    }
+    if raw.get("user_identifier"):
+        fields["user_id"] = raw["user_identifier"][:255]
+    token_field = TOKEN_FIELDS.get(usage.token_type or "")
+    if token_field and line_type in USAGE_LINE_TYPES and amount is not None:
+        per_token = None
+        if model is not None:
+            price = catalog.price(
+                model_id=model.model_id,
+                token_type=usage.token_type or "",
+                on=fields["usage_date"],
+                route=usage.route,
+                service_tier=usage.service_tier,
+                region=region,
+            )
+            per_token = price.per_unit if price else None
+        scale, unit_label = token_scale(
+            pricing_unit=raw.get("pricing_unit", ""), amount=amount, cost=cost, catalog_per_token=per_token
+        )
+        fields["unit"] = unit_label[:32]
+        if scale is not None:
+            fields[token_field] = int((amount * scale).to_integral_value(rounding=ROUND_HALF_UP))
+    elif usage.token_type == "model_unit_hour":
+        fields["unit"] = "model-unit hours"
+    elif usage.token_type == "image":
+        fields["unit"] = "images"
+    dims = map_dimensions(mapping, raw.get("tags", {}), raw.get("resource_tags", {}))
+    fields.update({k: v for k, v in dims.items() if not fields.get(k)})
+    identity = {k: v for k, v in raw.items() if k not in {"file", "line", "product", "resource_tags", "tags"}}
+    fields["dedupe_key"] = _stable_key("cur", sorted(identity.items()))
+    return fields
+
+
+def normalize_log_record(raw: dict[str, Any], *, catalog: Catalog, mapping: Mapping[str, list[str]]) -> dict[str, Any]:
+    ref = catalog.resolve_model_id(raw["model_id"])
+    model = ref.model
+    start = raw["timestamp"]
+    latency = raw.get("latency_ms")
+    tier = raw.get("service_tier") or "standard"
+    if tier in {"default", ""}:
+        tier = "standard"
+    region = raw.get("region", "")
+    tokens = {
+        "input": raw["input_tokens"],
+        "output": raw["output_tokens"],
+        "cache_read": raw["cache_read_tokens"],
+        "cache_write": raw["cache_write_tokens"],
+        "image": raw.get("images", 0),
+    }
+    cost: Decimal | None = None
+    unpriced = False
+    if model is not None:
+        cost, missing = catalog.estimate(
+            model_id=model.model_id, tokens=tokens, on=start.date(), route=ref.route, service_tier=tier, region=region
+        )
+        unpriced = bool(missing)
+    elif any(tokens.values()):
+        unpriced = True
+    elif not raw.get("error_code"):
+        unpriced = True
+    else:
+        cost = Decimal(0)  # a failed call with no tokens costs nothing, whatever the model
+    metadata = raw.get("request_metadata") or {}
+    fields: dict[str, Any] = {
+        "record_kind": "request",
+        "cost_basis": "estimated",
+        "dedupe_key": f"req:{raw['request_id']}"[:128],
+        "usage_start": start,
+        "usage_end": start + timedelta(milliseconds=latency) if latency else start,
+        "usage_date": start.date(),
+        "billing_period": start.date().replace(day=1),
+        "account_id": raw.get("account_id", "")[:12],
+        "region": region,
+        "inference_region": raw.get("inference_region") or region,
+        "route": ref.route,
+        "model_ref": "" if model else raw["model_id"][:255],
+        "operation": raw.get("operation", "")[:64],
+        "service_tier": tier if tier in {"standard", "batch", "flex", "priority", "reserved"} else "standard",
+        "inference_profile_arn": ref.inference_profile_arn[:255],
+        "input_tokens": tokens["input"],
+        "output_tokens": tokens["output"],
+        "cache_read_tokens": tokens["cache_read"],
+        "cache_write_tokens": tokens["cache_write"],
+        "units": Decimal(tokens["image"]) if tokens["image"] else None,
+        "unit": "images" if tokens["image"] else "",
+        "requests": 1,
+        "latency_ms": latency,
+        "cost_usd": cost,
+        "unpriced": unpriced,
+        "request_id": raw["request_id"][:64],
+        "tags": metadata,
+        "prompt_hash": raw.get("prompt_hash", ""),
+        "response_hash": raw.get("response_hash", ""),
+        "error_code": raw.get("error_code", "")[:64],
+        **_model_fields(model),
+        **_principal_fields(raw.get("identity_arn", "")),
+    }
+    fields.update(map_dimensions(mapping, metadata))
+    return fields
