@@ -19,6 +19,7 @@ install: $(STAMP)
 migrate: install
 	$(PY) manage.py migrate --noinput
 
+demo: export DEBUG = true
 demo: migrate
 	$(PY) manage.py demo_setup --data-dir $(DEMO_DIR)
 	@echo "Serving on http://$(HOST)/ (worker running in the background; Ctrl-C stops both)"
@@ -27,7 +28,7 @@ demo: migrate
 	  $(PY) manage.py runserver $(HOST)
 
 test: install
-	$(PY) -m pytest
+	SECRET_KEY=$${SECRET_KEY:-test-only-secret-key} $(PY) -m pytest $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .

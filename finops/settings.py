@@ -56,7 +56,7 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"] if DEBUG el
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "connections.admin_apps.FinopsAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "finops.ledger",
     "ingestion",
     "finops.dashboards",
+    "finops.demo",
 ]
 
 MIDDLEWARE = [

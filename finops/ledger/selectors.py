@@ -142,17 +142,17 @@ def spend_report(*, tenant: Tenant, group_by: list[str], filters: ReportFilter |
     estimated = Q(cost_basis=SpendEvent.CostBasis.ESTIMATED)
     request_rows = Q(record_kind=SpendEvent.RecordKind.REQUEST)
     aggregates: dict[str, Any] = {
-        "requests": Sum("requests"),
-        "unpriced_requests": Sum("requests", filter=request_rows & Q(unpriced=True)),
-        "request_rows": Count("id", filter=request_rows),
+        "n_requests": Sum("requests"),
+        "n_unpriced_requests": Sum("requests", filter=request_rows & Q(unpriced=True)),
+        "n_request_rows": Count("id", filter=request_rows),
     }
     for column in TOKEN_COLUMNS:
         aggregates[f"req_{column}"] = Sum(column, filter=request_rows)
         aggregates[f"bill_{column}"] = Sum(column, filter=~request_rows)
     exact_money = connection.vendor == "postgresql"
     if exact_money:
-        aggregates["billed_cost_usd"] = Sum("cost_usd", filter=billed)
-        aggregates["estimated_cost_usd"] = Sum("cost_usd", filter=estimated)
+        aggregates["sum_billed"] = Sum("cost_usd", filter=billed)
+        aggregates["sum_estimated"] = Sum("cost_usd", filter=estimated)
     grouped = queryset.values(*fields).annotate(**aggregates).order_by(*fields) if fields else None
     rows: list[dict[str, Any]] = list(grouped) if grouped is not None else [queryset.aggregate(**aggregates)]
     if not exact_money:
@@ -165,18 +165,18 @@ def spend_report(*, tenant: Tenant, group_by: list[str], filters: ReportFilter |
             bucket[basis] += cost
         for row in rows:
             bucket = money.get(tuple(row[f] for f in fields), {})
-            row["billed_cost_usd"] = bucket.get("billed")
-            row["estimated_cost_usd"] = bucket.get("estimated")
+            row["sum_billed"] = bucket.get("billed")
+            row["sum_estimated"] = bucket.get("estimated")
     result = []
     for row in rows:
-        use_requests = bool(row.get("request_rows"))
+        use_requests = bool(row.get("n_request_rows"))
         out: dict[str, Any] = {f: row[f] for f in fields}
-        out["billed_cost_usd"] = row.get("billed_cost_usd") or Decimal(0)
-        out["estimated_cost_usd"] = row.get("estimated_cost_usd") or Decimal(0)
+        out["billed_cost_usd"] = row.get("sum_billed") or Decimal(0)
+        out["estimated_cost_usd"] = row.get("sum_estimated") or Decimal(0)
         for column in TOKEN_COLUMNS:
             out[column] = int(row.get(f"{'req' if use_requests else 'bill'}_{column}") or 0)
-        out["requests"] = int(row.get("requests") or 0)
-        out["unpriced_requests"] = int(row.get("unpriced_requests") or 0)
+        out["requests"] = int(row.get("n_requests") or 0)
+        out["unpriced_requests"] = int(row.get("n_unpriced_requests") or 0)
         out["token_source"] = "requests" if use_requests else ("billed" if any(out[c] for c in TOKEN_COLUMNS) else "")
         result.append(out)
     if not fields and not result[0]["requests"] and not queryset.exists():

@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from connections.admin_site import ReadOnlyAdminMixin, TenantScopedAdmin, admin_tenant_ids
+from connections.models import AuditLog, AwsConnection, Membership, Tenant
+from connections.services import audit_log_record
+
+
+@admin.register(Tenant)
+class TenantAdmin(TenantScopedAdmin):
+    tenant_field = "id"
+    customer_can = ("view", "change")
+    list_display = ("name", "slug", "retention_months", "created_at")
+    search_fields = ("name", "slug")
+    readonly_fields = ("created_at",)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Tenant | None = None) -> tuple[str, ...]:
+        if self._is_staff(request):
+            return ("created_at",)
+        return ("slug", "created_at")
+
+    def save_model(self, request: HttpRequest, obj: Tenant, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        audit_log_record(
+            tenant=obj,
+            actor=request.user,
+            action="tenant.changed" if change else "tenant.created",
+            target=obj.slug,
+            details={"fields": sorted(form.changed_data)},
+        )
+
+
+@admin.register(Membership)
+class MembershipAdmin(TenantScopedAdmin):
+    customer_can = ("view", "add", "change", "delete")
+    list_display = ("user", "tenant", "role", "created_at")
+    list_filter = ("role", "tenant")
+    search_fields = ("user__username", "user__email", "tenant__name")
+    autocomplete_fields = ()
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "user" and not self._is_staff(request):
+            from django.contrib.auth import get_user_model
+
+            # Customer admins pick among people already in their tenants, never the whole user list.
+            kwargs["queryset"] = get_user_model().objects.filter(memberships__tenant_id__in=admin_tenant_ids(request))
+            kwargs["queryset"] = kwargs["queryset"].distinct()
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_model(self, request: HttpRequest, obj: Membership, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        audit_log_record(
+            tenant=obj.tenant,
+            actor=request.user,
+            action="membership.changed" if change else "membership.granted",
+            target=obj.user.get_username(),
+            details={"role": obj.role},
+        )
+
+    def delete_model(self, request: HttpRequest, obj: Membership) -> None:
+        audit_log_record(
+            tenant=obj.tenant, actor=request.user, action="membership.revoked", target=obj.user.get_username()
+        )
+        super().delete_model(request, obj)
+
+
+@admin.register(AwsConnection)
+class AwsConnectionAdmin(TenantScopedAdmin):
+    list_display = ("name", "account_id", "tenant", "created_at")
+    list_filter = ("tenant",)
+    search_fields = ("name", "account_id")
+
+
+@admin.register(AuditLog)
+class AuditLogAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
+    list_display = ("created_at", "tenant", "actor_label", "action", "target")
+    list_filter = ("action", "tenant")
+    search_fields = ("action", "target", "actor_label")
+    date_hierarchy = "created_at"
+    readonly_fields = ("created_at", "tenant", "actor", "actor_label", "action", "target", "details")

@@ -1,0 +1,103 @@
+"""Generate the synthetic company, import it through the real importers, create the demo logins."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import transaction
+
+from connections.models import Membership
+from connections.services import membership_grant, tenant_get_or_create
+from finops.demo.generator import generate_demo
+from finops.ledger.models import SpendEvent
+from ingestion.models import ImportRun
+from ingestion.services import import_cur, import_invocation_logs
+
+DEMO_TENANT = "acme"
+STAFF = ("staff", "staff-demo-pass")
+CUSTOMER_ADMIN = ("acme-admin", "acme-demo-pass")
+MARKER = ".demo-complete.json"
+
+
+class Command(BaseCommand):
+    help = "Set up the demo: generate data (once), import it, create a staff user and a customer admin."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--data-dir", type=Path, default=Path("var/demo-data"))
+        parser.add_argument("--end-date", type=date.fromisoformat, help="Last day of demo data (default yesterday).")
+        parser.add_argument("--days", type=int, default=60)
+        parser.add_argument("--force", action="store_true", help="Regenerate and re-import even if present.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        data_dir: Path = options["data_dir"]
+        marker = data_dir / MARKER
+        say = self.stdout.write
+        if marker.exists() and not options["force"]:
+            summary = json.loads(marker.read_text())
+            say(f"Demo data already generated in {data_dir} (up to {summary['end_date']}); reusing it.")
+        else:
+            say(f"Generating the demo company into {data_dir} ...")
+            result = generate_demo(data_dir, end_date=options["end_date"], days=options["days"], progress=say)
+            summary = {
+                "end_date": str(options["end_date"] or "yesterday"),
+                "cur_manifests": [str(p) for p in result.cur_manifests],
+                "cur_first_delivery": [str(p) for p in result.cur_first_delivery],
+                "invocation_log_dir": str(result.invocation_log_dir),
+                "requests": result.request_count,
+                "cur_rows": result.cur_row_count,
+            }
+            marker.write_text(json.dumps(summary, indent=2))
+            say(f"Generated {result.request_count:,} invocation records and {result.cur_row_count:,} CUR rows.")
+
+        tenant, created = tenant_get_or_create(slug=DEMO_TENANT, name="Acme Corp (demo)")
+        if created:
+            say(f"Created tenant {tenant.slug!r}.")
+        loaded = SpendEvent.objects.filter(tenant=tenant).count()
+        if loaded and not options["force"]:
+            say(f"Tenant {tenant.slug!r} already has {loaded:,} ledger rows; skipping the import.")
+        else:
+            self._import(tenant, summary)
+
+        staff = self._user(*STAFF, is_staff=True)
+        admin = self._user(*CUSTOMER_ADMIN, is_staff=False)
+        if not Membership.objects.filter(user=admin, tenant=tenant, role=Membership.Role.ADMIN).exists():
+            membership_grant(tenant=tenant, user=admin, role=Membership.Role.ADMIN)
+        say("")
+        say("Demo ready. Log in at http://127.0.0.1:8000/ with:")
+        say(f"  FinOps staff (all tenants):        {staff.username} / {STAFF[1]}")
+        say(f"  Customer admin (tenant {tenant.slug}):   {admin.username} / {CUSTOMER_ADMIN[1]}")
+
+    def _import(self, tenant: Any, summary: dict[str, Any]) -> None:
+        say = self.stdout.write
+        steps = [
+            ("CUR first delivery of the restated month", import_cur, summary["cur_first_delivery"]),
+            ("CUR final delivery (manifests)", import_cur, summary["cur_manifests"]),
+            ("Invocation logs", import_invocation_logs, [summary["invocation_log_dir"]]),
+        ]
+        for label, importer, paths in steps:
+            if not paths:
+                continue
+            say(f"Importing {label} ...")
+            run = importer(tenant=tenant, paths=[Path(p) for p in paths], progress=say)
+            say(
+                f"  {run.get_status_display()}: {run.rows_read:,} read, {run.rows_loaded:,} loaded, "
+                f"{run.rows_skipped:,} skipped, {run.rows_rejected:,} rejected, {run.rows_replaced:,} replaced."
+            )
+            if run.status == ImportRun.Status.FAILED:
+                raise CommandError(f"Demo import failed: {run.message}")
+
+    @transaction.atomic
+    def _user(self, username: str, password: str, *, is_staff: bool) -> Any:
+        user_model = get_user_model()
+        user, created = user_model.objects.get_or_create(
+            username=username, defaults={"is_staff": is_staff, "is_superuser": is_staff}
+        )
+        if created:
+            user.set_password(password)
+            user.save()
+        return user

@@ -1,0 +1,76 @@
+"""Shared fixtures: one tenant with a viewer and an admin, and an outsider in another tenant."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from connections.models import Membership, Tenant
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture(autouse=True)
+def _fake_aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests never reach AWS: fake credentials so a stray client cannot use real ones."""
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+
+
+@pytest.fixture
+def fixtures_dir() -> Path:
+    return FIXTURES
+
+
+@pytest.fixture
+def tenant(db) -> Tenant:  # noqa: ANN001
+    return Tenant.objects.create(slug="acme", name="Acme Corp")
+
+
+@pytest.fixture
+def other_tenant(db) -> Tenant:  # noqa: ANN001
+    return Tenant.objects.create(slug="globex", name="Globex")
+
+
+@pytest.fixture
+def viewer(tenant: Tenant):  # noqa: ANN201
+    user = get_user_model().objects.create_user("vera", password="pw-vera-123")
+    Membership.objects.create(user=user, tenant=tenant, role=Membership.Role.VIEWER)
+    return user
+
+
+@pytest.fixture
+def tenant_admin(tenant: Tenant):  # noqa: ANN201
+    user = get_user_model().objects.create_user("adam", password="pw-adam-123", is_staff=False)
+    Membership.objects.create(user=user, tenant=tenant, role=Membership.Role.ADMIN)
+    return user
+
+
+@pytest.fixture
+def outsider(other_tenant: Tenant):  # noqa: ANN201
+    user = get_user_model().objects.create_user("otto", password="pw-otto-123")
+    Membership.objects.create(user=user, tenant=other_tenant, role=Membership.Role.ADMIN)
+    return user
+
+
+@pytest.fixture
+def staff(db):  # noqa: ANN001, ANN201
+    return get_user_model().objects.create_user("stella", password="pw-stella-123", is_staff=True, is_superuser=True)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if os.environ.get("DATABASE_URL", "").startswith("postgres"):
+        return
+    skip = pytest.mark.skip(reason="needs PostgreSQL: set DATABASE_URL=postgres://...")
+    for item in items:
+        if "postgres" in item.keywords:
+            item.add_marker(skip)
