@@ -56,6 +56,15 @@ def _model_fields(model: CatalogModel | None) -> dict[str, str]:
     }
 
 
+def _model_reference(token: str | None, marketplace: bool, product: Mapping[str, str]) -> str:
+    """What names the model on a bill line we could not resolve (blank on tax, credit and fee lines)."""
+    if token:
+        return token[:255]
+    if marketplace:
+        return (product.get("product_name") or product.get("model") or "")[:255]
+    return ""
+
+
 def _principal_fields(arn: str) -> dict[str, str]:
     principal = parse_principal(arn)
     if principal is None:
@@ -121,7 +130,7 @@ def normalize_cur_row(raw: dict[str, Any], *, catalog: Catalog, mapping: Mapping
         "region": region,
         "inference_region": "",
         "route": usage.route if usage.category == "tokens" else "",
-        "model_ref": "" if model else (usage.model_token or product.get("product_name") or "")[:255],
+        "model_ref": "" if model else _model_reference(usage.model_token, usage.is_marketplace, product),
         "operation": raw.get("operation", "")[:64],
         "usage_type": raw["usage_type"][:128],
         "token_type": usage.token_type or "",
