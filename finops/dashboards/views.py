@@ -1,17 +1,77 @@
+"""Dashboard pages: thin views that parse the query string, call a selector and render."""
+
 from __future__ import annotations
 
+from datetime import date
+
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
+from django.views.decorators.vary import vary_on_headers
+from django_htmx.middleware import HtmxDetails
+
+from connections.selectors import tenant_for_user, tenants_for_user
+from finops.dashboards import charts
+from finops.dashboards import selectors as dashboard_selectors
+
+
+class HtmxHttpRequest(HttpRequest):
+    htmx: HtmxDetails
+
+
+def _parse_date(raw: str) -> date | None:
+    # fromisoformat also takes "20240131" and week dates; the form promises YYYY-MM-DD only.
+    if len(raw) != 10:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        return None
+
+
+def _parse_range(params: QueryDict) -> tuple[date | None, date | None, list[str]]:
+    """`start` and `end` from the query string; any bad value is reported and the default range used."""
+    parsed: dict[str, date | None] = {}
+    errors: list[str] = []
+    for name in ("start", "end"):
+        raw = params.get(name, "").strip()
+        parsed[name] = _parse_date(raw) if raw else None
+        if raw and parsed[name] is None:
+            errors.append(f"“{raw}” is not a valid {name} date: use YYYY-MM-DD.")
+    start, end = parsed["start"], parsed["end"]
+    if start and end and start > end:
+        errors.append("The start date is after the end date.")
+    if errors:
+        return None, None, [*errors, "Showing the default range instead."]
+    return start, end, []
 
 
 @login_required
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    return HttpResponse("placeholder")
+    tenants = list(tenants_for_user(user=request.user))
+    if len(tenants) == 1:
+        return redirect("overview", tenant_slug=tenants[0].slug)
+    return render(request, "dashboards/home.html", {"tenants": tenants})
 
 
 @login_required
 @require_GET
-def overview(request: HttpRequest, tenant_slug: str) -> HttpResponse:
-    return HttpResponse("placeholder")
+@vary_on_headers("HX-Request")
+def overview(request: HtmxHttpRequest, tenant_slug: str) -> HttpResponse:
+    tenant = tenant_for_user(user=request.user, slug=tenant_slug)
+    start, end, errors = _parse_range(request.GET)
+    data = dashboard_selectors.overview(tenant=tenant, start=start, end=end)
+    context = {
+        "tenant": tenant,
+        "overview": data,
+        "errors": errors,
+        "trend_div": charts.figure_div(charts.daily_trend(data.daily)) if data.has_period_data else "",
+        "models_div": charts.figure_div(charts.top_models_bar(data.top_models)) if data.top_models else "",
+    }
+    # A history-restore request (cache miss on back/forward) needs the whole page, not the fragment.
+    if request.htmx and not request.htmx.history_restore_request:
+        return render(request, "dashboards/overview.html#overview-content", context)
+    context["tenants"] = list(tenants_for_user(user=request.user))
+    return render(request, "dashboards/overview.html", context)

@@ -1,0 +1,100 @@
+"""Plotly figures for the dashboards: pure functions, rows in, `go.Figure` out.
+
+Rows are plain dicts as the selectors return them; money arrives as Decimal and becomes a float
+only here, for drawing. Nothing computed from a figure is ever summed back into a total."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+from typing import Any
+
+import plotly.graph_objects as go
+
+BILLED_COLOUR = "#1f6feb"
+ESTIMATED_COLOUR = "#d29922"
+LABEL_MAX = 40
+FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif"
+
+
+def _money(value: Decimal | float | int | None) -> float:
+    return float(value or 0)
+
+
+def _layout(fig: go.Figure, *, title: str, height: int, money_axis: str = "y") -> go.Figure:
+    fig.update_layout(
+        title={"text": title, "x": 0, "xanchor": "left", "y": 0.98, "yanchor": "top", "font": {"size": 15}},
+        height=height,
+        margin={"l": 60, "r": 20, "t": 80, "b": 40},
+        font={"family": FONT, "size": 12, "color": "#1f2328"},
+        paper_bgcolor="white",
+        plot_bgcolor="white",
+        # Top left, clear of the mode bar on the right.
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "left", "x": 0},
+        hovermode=f"{'x' if money_axis == 'y' else 'y'} unified",
+    )
+    money = {"tickprefix": "$", "separatethousands": True, "gridcolor": "#eaeef2", "zerolinecolor": "#d0d7de"}
+    other = {"showgrid": False, "linecolor": "#d0d7de"}
+    fig.update_yaxes(**(money if money_axis == "y" else other))
+    fig.update_xaxes(**(money if money_axis == "x" else other))
+    return fig
+
+
+def daily_trend(rows: Iterable[Mapping[str, Any]]) -> go.Figure:
+    """Billed and estimated dollars per usage date, as two separate lines (never stacked or added)."""
+    rows = sorted(rows, key=lambda r: r["usage_date"])
+    dates = [r["usage_date"].isoformat() for r in rows]
+    fig = go.Figure()
+    for name, key, colour in (
+        ("Billed", "billed_cost_usd", BILLED_COLOUR),
+        ("Estimated", "estimated_cost_usd", ESTIMATED_COLOUR),
+    ):
+        fig.add_trace(
+            go.Scatter(
+                name=name,
+                x=dates,
+                y=[_money(r.get(key)) for r in rows],
+                mode="lines+markers",
+                line={"color": colour, "width": 2},
+                marker={"size": 5},
+                hovertemplate="$%{y:,.2f}<extra>" + name + "</extra>",
+            )
+        )
+    fig.update_xaxes(type="date")
+    return _layout(fig, title="Daily spend", height=370)
+
+
+def top_models_bar(rows: Iterable[Mapping[str, Any]]) -> go.Figure:
+    """Billed and estimated dollars per model, grouped horizontal bars, largest at the top."""
+    rows = list(rows)
+    labels = [str(r.get("label") or r.get("model_id") or r.get("model_ref") or "(unknown model)") for r in rows]
+    # Long refs (inference-profile ARNs) would squeeze the bars; the hover shows the full name.
+    ticks = [label if len(label) <= LABEL_MAX else "…" + label[-(LABEL_MAX - 1) :] for label in labels]
+    fig = go.Figure()
+    for name, key, colour in (
+        ("Billed", "billed_cost_usd", BILLED_COLOUR),
+        ("Estimated", "estimated_cost_usd", ESTIMATED_COLOUR),
+    ):
+        fig.add_trace(
+            go.Bar(
+                name=name,
+                x=[_money(r.get(key)) for r in rows],
+                y=ticks,
+                customdata=labels,
+                orientation="h",
+                marker={"color": colour},
+                hovertemplate="%{customdata}: $%{x:,.2f}<extra>" + name + "</extra>",
+            )
+        )
+    fig.update_layout(barmode="group")
+    fig.update_yaxes(autorange="reversed", automargin=True)
+    return _layout(fig, title="Top models", height=max(280, 90 + 44 * len(rows)), money_axis="x")
+
+
+def figure_div(fig: go.Figure) -> str:
+    """The figure as an HTML div; plotly.min.js is loaded once by the base template."""
+    return fig.to_html(
+        include_plotlyjs=False,
+        full_html=False,
+        config={"displaylogo": False, "responsive": True},
+    )

@@ -1,0 +1,156 @@
+"""Reads behind the dashboard pages, always scoped by tenant and built on the ledger selectors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import F, Max, Sum
+
+from connections.models import Tenant
+from finops.ledger.selectors import TOKEN_COLUMNS, ReportFilter, spend_events, spend_report
+
+DEFAULT_DAYS = 30
+TOP_N = 10
+TOP_UNPRICED = 5
+UNTAGGED = "(untagged)"
+UNKNOWN_MODEL = "(unknown model)"
+
+
+@dataclass(frozen=True)
+class Overview:
+    """Everything the overview page shows for one tenant and one date range (inclusive)."""
+
+    start: date
+    end: date
+    has_data: bool  # the tenant has any spend at all, in any period
+    billed_cost_usd: Decimal = Decimal(0)
+    estimated_cost_usd: Decimal = Decimal(0)
+    requests: int = 0
+    tokens: int = 0
+    unpriced_requests: int = 0
+    unpriced_tokens: int = 0
+    unpriced_models: list[dict[str, Any]] = field(default_factory=list)
+    daily: list[dict[str, Any]] = field(default_factory=list)
+    top_models: list[dict[str, Any]] = field(default_factory=list)
+    top_teams: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def has_period_data(self) -> bool:
+        return bool(self.daily)
+
+    @property
+    def difference_usd(self) -> Decimal:
+        """Billed minus estimated: how far the invoice is from what the price catalog predicts."""
+        return self.billed_cost_usd - self.estimated_cost_usd
+
+    @property
+    def difference_abs_usd(self) -> Decimal:
+        return abs(self.difference_usd)
+
+    @property
+    def difference_pct(self) -> Decimal | None:
+        """The difference as a percentage of the estimate; None when there is no estimate to compare to."""
+        if not self.estimated_cost_usd:
+            return None
+        return (self.difference_usd / self.estimated_cost_usd * 100).quantize(Decimal("0.1"))
+
+
+def latest_usage_date(*, tenant: Tenant) -> date | None:
+    return spend_events(tenant=tenant).aggregate(latest=Max("usage_date"))["latest"]
+
+
+def default_range(*, latest: date | None, today: date | None = None) -> tuple[date, date]:
+    """The last DEFAULT_DAYS days that end at the tenant's latest usage date (today when there is none)."""
+    end = latest or today or date.today()
+    return end - timedelta(days=DEFAULT_DAYS - 1), end
+
+
+def _tokens(row: dict[str, Any]) -> int:
+    return sum(int(row.get(column) or 0) for column in TOKEN_COLUMNS)
+
+
+def _table_row(row: dict[str, Any], label: str) -> dict[str, Any]:
+    return {
+        "label": label,
+        "billed_cost_usd": row["billed_cost_usd"],
+        "estimated_cost_usd": row["estimated_cost_usd"],
+        "requests": row["requests"],
+        "tokens": _tokens(row),
+        "unpriced_requests": row["unpriced_requests"],
+    }
+
+
+def _model_label(row: dict[str, Any]) -> str:
+    return row.get("model_id") or row.get("model_ref") or UNKNOWN_MODEL
+
+
+def unpriced_summary(*, tenant: Tenant, filters: ReportFilter) -> tuple[int, int, list[dict[str, Any]]]:
+    """Unpriced requests, their tokens, and the model refs that most often lack a price. Two queries."""
+    all_tokens = sum((F(column) for column in TOKEN_COLUMNS[1:]), start=F(TOKEN_COLUMNS[0]))
+    unpriced = spend_events(tenant=tenant, filters=filters).filter(unpriced=True)
+    totals = unpriced.aggregate(requests=Sum("requests"), tokens=Sum(all_tokens))
+    top = (
+        unpriced.values("model_ref", "model_id", "inference_profile_arn")
+        .annotate(requests=Sum("requests"), tokens=Sum(all_tokens))
+        .order_by("-requests", "-tokens", "model_ref", "model_id")[:TOP_UNPRICED]
+    )
+    models = [
+        {
+            "label": row["model_ref"] or row["model_id"] or UNKNOWN_MODEL,
+            "inference_profile_arn": row["inference_profile_arn"],
+            "requests": int(row["requests"] or 0),
+            "tokens": int(row["tokens"] or 0),
+        }
+        for row in top
+    ]
+    return int(totals["requests"] or 0), int(totals["tokens"] or 0), models
+
+
+def overview(*, tenant: Tenant, start: date | None = None, end: date | None = None) -> Overview:
+    """The overview for [start, end]; missing bounds default to the last 30 days that have data.
+
+    A fixed number of queries whatever the data: the latest date, three grouped spend reports
+    (two queries each on SQLite, one on PostgreSQL) and two for unpriced requests."""
+    latest = latest_usage_date(tenant=tenant)
+    _, default_end = default_range(latest=latest)
+    if end is None:
+        # A start after the latest data still gets a full window rather than an inverted one.
+        end = start + timedelta(days=DEFAULT_DAYS - 1) if start and start > default_end else default_end
+    if start is None:
+        start = end - timedelta(days=DEFAULT_DAYS - 1)
+    if latest is None:
+        return Overview(start=start, end=end, has_data=False)
+
+    filters = ReportFilter(start=start, end=end)
+    daily = sorted(spend_report(tenant=tenant, group_by=["usage_date"], filters=filters), key=lambda r: r["usage_date"])
+    models = spend_report(tenant=tenant, group_by=["model_id", "model_ref"], filters=filters)[:TOP_N]
+    teams = spend_report(tenant=tenant, group_by=["team"], filters=filters)[:TOP_N]
+    unpriced_requests, unpriced_tokens, unpriced_models = unpriced_summary(tenant=tenant, filters=filters)
+
+    # The period totals are the sums of the daily Decimals (exact), so the headline numbers and
+    # the trend always agree; billed and estimated stay in separate sums.
+    return Overview(
+        start=start,
+        end=end,
+        has_data=True,
+        billed_cost_usd=sum((r["billed_cost_usd"] for r in daily), start=Decimal(0)),
+        estimated_cost_usd=sum((r["estimated_cost_usd"] for r in daily), start=Decimal(0)),
+        requests=sum(r["requests"] for r in daily),
+        tokens=sum(_tokens(r) for r in daily),
+        unpriced_requests=unpriced_requests,
+        unpriced_tokens=unpriced_tokens,
+        unpriced_models=unpriced_models,
+        daily=[
+            {
+                "usage_date": r["usage_date"],
+                "billed_cost_usd": r["billed_cost_usd"],
+                "estimated_cost_usd": r["estimated_cost_usd"],
+            }
+            for r in daily
+        ],
+        top_models=[_table_row(r, _model_label(r)) for r in models],
+        top_teams=[_table_row(r, r["team"] or UNTAGGED) for r in teams],
+    )
