@@ -314,3 +314,17 @@ def test_the_overview_selector_uses_a_small_constant_number_of_queries(
     assert page.unpriced_requests == 20
     assert len(page.daily) == 20
     assert len(page.unpriced_models) == 5
+
+
+def test_a_model_without_a_price_is_not_shown_as_zero_dollars(client, tenant, viewer):
+    spend(
+        tenant, basis="estimated", cost=None, unpriced=True, model_id="", model_ref="acme.nopriced-v9", input_tokens=7
+    )
+    html = login(client, viewer).get(url()).content.decode()
+    top_models = html[html.index("Top models") :]
+    row = top_models[top_models.index("acme.nopriced-v9") :]
+    row = row[: row.index("</tr>")]
+    cells = [cell.split(">", 1)[1] for cell in row.split("<td")[1:]]
+    billed, estimated = cells[1], cells[2]
+    assert billed.startswith("$0.00")  # truly nothing billed for it
+    assert "no price" in estimated and "$" not in estimated
