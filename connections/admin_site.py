@@ -6,6 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import ValidationError
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 
@@ -31,10 +33,24 @@ def admin_tenant_ids(request: HttpRequest) -> list[int]:
     return cached
 
 
+class FinopsAdminLoginForm(AuthenticationForm):
+    """Django's admin login admits only is_staff; customer admins come in through their membership."""
+
+    def confirm_login_allowed(self, user: Any) -> None:
+        super().confirm_login_allowed(user)
+        if not (user.is_staff or is_tenant_admin(user)):
+            raise ValidationError(
+                "This account cannot use the admin. Log in at /accounts/login/ for the dashboards, "
+                "or ask a tenant admin for the admin role.",
+                code="invalid_login",
+            )
+
+
 class FinopsAdminSite(admin.AdminSite):
     site_header = "Bedrock FinOps administration"
     site_title = "Bedrock FinOps"
     index_title = "Administration"
+    login_form = FinopsAdminLoginForm
 
     def has_permission(self, request: HttpRequest) -> bool:
         user = request.user

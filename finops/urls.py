@@ -7,6 +7,7 @@ admin.site.site_header = "Bedrock FinOps administration"
 admin.site.site_title = "Bedrock FinOps"
 
 urlpatterns = [
+    path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("", include("finops.dashboards.urls")),

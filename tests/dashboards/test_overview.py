@@ -246,7 +246,7 @@ def test_it_redirects_anonymous_users_to_login(client, tenant):
     response = client.get(url())
 
     assert response.status_code == 302
-    assert response["Location"].startswith("/admin/login/")
+    assert response["Location"].startswith("/accounts/login/")
 
 
 def test_staff_can_see_any_tenant(client, tenant, other_tenant, staff):

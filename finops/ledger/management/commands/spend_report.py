@@ -21,7 +21,8 @@ def _date(value: str) -> date:
 
 def _plain(value: Any) -> Any:
     if isinstance(value, Decimal):
-        return str(value.quantize(Decimal("0.0000000001")).normalize()) if value else "0"
+        # format "f": normalize() alone writes 100 as "1E+2"
+        return format(value.quantize(Decimal("0.0000000001")).normalize(), "f") if value else "0"
     if isinstance(value, date):
         return value.isoformat()
     return value
