@@ -36,6 +36,8 @@ class Overview:
     daily: list[dict[str, Any]] = field(default_factory=list)
     top_models: list[dict[str, Any]] = field(default_factory=list)
     top_teams: list[dict[str, Any]] = field(default_factory=list)
+    billed_breakdown: list[tuple[str, Decimal]] = field(default_factory=list)
+    billed_token_usage_usd: Decimal = Decimal(0)
 
     @property
     def has_period_data(self) -> bool:
@@ -43,8 +45,9 @@ class Overview:
 
     @property
     def difference_usd(self) -> Decimal:
-        """Billed minus estimated: how far the invoice is from what the price catalog predicts."""
-        return self.billed_cost_usd - self.estimated_cost_usd
+        """Billed token usage minus the estimate: like for like, since requests carry token estimates
+        only (provisioned throughput, tax and credits have no request to estimate from)."""
+        return self.billed_token_usage_usd - self.estimated_cost_usd
 
     @property
     def difference_abs_usd(self) -> Decimal:
@@ -109,10 +112,36 @@ def unpriced_summary(*, tenant: Tenant, filters: ReportFilter) -> tuple[int, int
     return int(totals["requests"] or 0), int(totals["tokens"] or 0), models
 
 
+TOKEN_TYPES = {"input", "output", "cache_read", "cache_write"}
+USAGE_LINE_TYPES = {"Usage", "DiscountedUsage", "SavingsPlanCoveredUsage"}
+BREAKDOWN_ORDER = ("Token usage", "Provisioned throughput", "Other usage", "Credits, refunds, tax and fees")
+
+
+def billed_category(line_item_type: str, token_type: str) -> str:
+    if line_item_type and line_item_type not in USAGE_LINE_TYPES:
+        return "Credits, refunds, tax and fees"
+    if token_type in TOKEN_TYPES:
+        return "Token usage"
+    if token_type == "model_unit_hour":
+        return "Provisioned throughput"
+    return "Other usage"
+
+
+def billed_breakdown(rows: list[dict[str, Any]]) -> list[tuple[str, Decimal]]:
+    """Billed dollars by kind of charge, from a report grouped by line_item_type and token_type."""
+    totals: dict[str, Decimal] = {}
+    for row in rows:
+        if not row["billed_cost_usd"]:
+            continue
+        category = billed_category(row["line_item_type"] or "", row["token_type"] or "")
+        totals[category] = totals.get(category, Decimal(0)) + row["billed_cost_usd"]
+    return [(label, totals[label]) for label in BREAKDOWN_ORDER if label in totals]
+
+
 def overview(*, tenant: Tenant, start: date | None = None, end: date | None = None) -> Overview:
     """The overview for [start, end]; missing bounds default to the last 30 days that have data.
 
-    A fixed number of queries whatever the data: the latest date, three grouped spend reports
+    A fixed number of queries whatever the data: the latest date, four grouped spend reports
     (two queries each on SQLite, one on PostgreSQL) and two for unpriced requests."""
     latest = latest_usage_date(tenant=tenant)
     _, default_end = default_range(latest=latest)
@@ -128,6 +157,9 @@ def overview(*, tenant: Tenant, start: date | None = None, end: date | None = No
     daily = sorted(spend_report(tenant=tenant, group_by=["usage_date"], filters=filters), key=lambda r: r["usage_date"])
     models = spend_report(tenant=tenant, group_by=["model_id", "model_ref"], filters=filters)[:TOP_N]
     teams = spend_report(tenant=tenant, group_by=["team"], filters=filters)[:TOP_N]
+    breakdown = billed_breakdown(
+        spend_report(tenant=tenant, group_by=["line_item_type", "token_type"], filters=filters)
+    )
     unpriced_requests, unpriced_tokens, unpriced_models = unpriced_summary(tenant=tenant, filters=filters)
 
     # The period totals are the sums of the daily Decimals (exact), so the headline numbers and
@@ -143,6 +175,8 @@ def overview(*, tenant: Tenant, start: date | None = None, end: date | None = No
         unpriced_requests=unpriced_requests,
         unpriced_tokens=unpriced_tokens,
         unpriced_models=unpriced_models,
+        billed_breakdown=breakdown,
+        billed_token_usage_usd=dict(breakdown).get("Token usage", Decimal(0)),
         daily=[
             {
                 "usage_date": r["usage_date"],

@@ -61,8 +61,10 @@ def url(slug: str = "acme") -> str:
 
 
 def test_it_shows_billed_and_estimated_totals_side_by_side(client, tenant, viewer):
-    spend(tenant, day=LATEST, basis="billed", cost="1234.50")
-    spend(tenant, day=LATEST - timedelta(days=1), basis="billed", cost="0.25")
+    spend(tenant, day=LATEST, basis="billed", cost="1234.50", line_item_type="Usage", token_type="input")
+    spend(
+        tenant, day=LATEST - timedelta(days=1), basis="billed", cost="0.25", line_item_type="Usage", token_type="output"
+    )
     spend(tenant, day=LATEST, basis="estimated", cost="10.10")
     spend(tenant, day=LATEST - timedelta(days=2), basis="estimated", cost="5.05")
     billed = Decimal("1234.50") + Decimal("0.25")  # 1,234.75
@@ -305,8 +307,8 @@ def test_the_overview_selector_uses_a_small_constant_number_of_queries(
         spend(tenant, day=day, basis="estimated", cost=None, unpriced=True, model_id="", model_ref=f"ref-{offset}")
     spend(other_tenant, day=LATEST, cost="999.00")
 
-    # SQLite: latest date, 3 grouped reports x 2, unpriced totals and top refs.
-    with django_assert_max_num_queries(9):
+    # SQLite: latest date, 4 grouped reports x 2, unpriced totals and top refs.
+    with django_assert_max_num_queries(11):
         page = selectors.overview(tenant=tenant)
 
     assert page.billed_cost_usd == Decimal("1.10") * 60
@@ -328,3 +330,25 @@ def test_a_model_without_a_price_is_not_shown_as_zero_dollars(client, tenant, vi
     billed, estimated = cells[0], cells[1]  # the row starts inside the label cell
     assert billed.startswith("$0.00")  # truly nothing billed for it
     assert "no price" in estimated and "$" not in estimated
+
+
+def test_it_splits_billed_dollars_by_kind_and_compares_only_token_usage_with_the_estimate(client, tenant, viewer):
+    spend(tenant, basis="billed", cost="30.00", line_item_type="Usage", token_type="input")
+    spend(tenant, basis="billed", cost="12.50", line_item_type="Usage", token_type="output")
+    spend(tenant, basis="billed", cost="1452.00", line_item_type="Usage", token_type="model_unit_hour")
+    spend(tenant, basis="billed", cost="-500.00", line_item_type="Credit", model_id="")
+    spend(tenant, basis="billed", cost="62.50", line_item_type="Tax", model_id="")
+    spend(tenant, basis="estimated", cost="40.00", input_tokens=1000)
+
+    page = selectors.overview(tenant=tenant)
+
+    assert page.billed_cost_usd == Decimal("30.00") + Decimal("12.50") + Decimal("1452.00") - 500 + Decimal("62.50")
+    assert dict(page.billed_breakdown) == {
+        "Token usage": Decimal("42.50"),
+        "Provisioned throughput": Decimal("1452.00"),
+        "Credits, refunds, tax and fees": Decimal("-437.50"),
+    }
+    assert page.difference_usd == Decimal("2.50")  # 42.50 billed for tokens - 40.00 estimated
+    content = login(client, viewer).get(url()).content.decode()
+    assert "Provisioned throughput: $1,452.00" in content
+    assert "+$2.50" in content
