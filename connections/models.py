@@ -13,22 +13,39 @@ DEFAULT_TAG_MAPPING: dict[str, list[str]] = {
     # dimension -> tag keys tried in order. Keys are matched against CUR `tags`
     # (`iamPrincipal/…`, `resourceTags/…`, `accountTag/…`), CUR `resource_tags` (`user_…`) and
     # invocation-log `requestMetadata`, case-insensitively, with `-`, `_` and spaces treated alike.
-    "team": ["team", "iamPrincipal/team", "resourceTags/team", "user_team", "accountTag/team", "department"],
+    "team": [
+        "team",
+        "iamPrincipal/team",
+        "resourceTags/team",
+        "resourceTags/user_team",
+        "user_team",
+        "accountTag/team",
+        "department",
+    ],
     "application": [
         "application",
         "app",
         "iamPrincipal/application",
         "resourceTags/application",
+        "resourceTags/user_application",
         "user_application",
         "project",
         "user_project",
     ],
-    "cost_center": ["cost-center", "costcenter", "iamPrincipal/cost-center", "user_cost_center"],
+    "cost_center": [
+        "cost-center",
+        "costcenter",
+        "iamPrincipal/cost-center",
+        "resourceTags/cost-center",
+        "resourceTags/user_cost_center",
+        "user_cost_center",
+    ],
     "environment": [
         "environment",
         "env",
         "accountTag/environment",
         "resourceTags/environment",
+        "resourceTags/user_environment",
         "user_environment",
     ],
     "user_id": ["user", "user_id", "userid", "end-user", "iamPrincipal/user"],

@@ -19,8 +19,14 @@ def _columns() -> list[tuple[str, str]]:
     return [(f.attname, f.column) for f in SpendEvent._meta.concrete_fields if not f.primary_key]
 
 
-def _with_defaults(row: dict[str, Any], *, tenant_id: int, import_run_id: int | None) -> dict[str, Any]:
-    values = {f.attname: f.get_default() for f in SpendEvent._meta.concrete_fields if not f.primary_key}
+def _defaults() -> dict[str, Any]:
+    return {f.attname: f.get_default() for f in SpendEvent._meta.concrete_fields if not f.primary_key}
+
+
+def _with_defaults(
+    row: dict[str, Any], *, defaults: dict[str, Any], tenant_id: int, import_run_id: int | None
+) -> dict[str, Any]:
+    values = dict(defaults)
     values.update(row)
     values["tenant_id"] = tenant_id
     values["import_run_id"] = import_run_id
@@ -33,7 +39,10 @@ def insert_events(rows: list[dict[str, Any]], *, tenant_id: int, import_run_id: 
     for row in rows:
         unique.setdefault(row["dedupe_key"], row)
     in_batch_duplicates = len(rows) - len(unique)
-    prepared = [_with_defaults(r, tenant_id=tenant_id, import_run_id=import_run_id) for r in unique.values()]
+    defaults = _defaults()
+    prepared = [
+        _with_defaults(r, defaults=defaults, tenant_id=tenant_id, import_run_id=import_run_id) for r in unique.values()
+    ]
     if not prepared:
         return 0, in_batch_duplicates
     with transaction.atomic():

@@ -9,11 +9,12 @@ import math
 from collections.abc import Iterable, Mapping
 from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 from typing import Any
 
 from finops.ledger.catalog import Catalog, CatalogModel
-from ingestion.parsers.principals import parse_principal
-from ingestion.parsers.usage_types import parse_usage_type
+from ingestion.parsers.principals import Principal, parse_principal
+from ingestion.parsers.usage_types import UsageType, parse_usage_type
 
 TOKEN_FIELDS = {
     "input": "input_tokens",
@@ -27,8 +28,20 @@ SCALES = (Decimal(1), Decimal(1000), Decimal(1_000_000))
 SCALE_LABELS = {Decimal(1): "tokens", Decimal(1000): "1K tokens", Decimal(1_000_000): "1M tokens"}
 
 
+@lru_cache(maxsize=8192)
 def _norm_key(key: str) -> str:
     return "".join(ch for ch in key.lower() if ch not in "-_ ")
+
+
+# The same usage types and principals repeat on almost every row: parse each spelling once.
+@lru_cache(maxsize=8192)
+def _usage_type(value: str) -> UsageType:
+    return parse_usage_type(value)
+
+
+@lru_cache(maxsize=8192)
+def _principal(arn: str) -> Principal | None:
+    return parse_principal(arn)
 
 
 def map_dimensions(mapping: Mapping[str, list[str]], *sources: Mapping[str, str]) -> dict[str, str]:
@@ -66,7 +79,7 @@ def _model_reference(token: str | None, marketplace: bool, product: Mapping[str,
 
 
 def _principal_fields(arn: str) -> dict[str, str]:
-    principal = parse_principal(arn)
+    principal = _principal(arn)
     if principal is None:
         return {"iam_principal": arn[:512], "principal_type": "", "principal_name": "", "role_name": ""}
     return {
@@ -106,7 +119,7 @@ def token_scale(
 
 
 def normalize_cur_row(raw: dict[str, Any], *, catalog: Catalog, mapping: Mapping[str, list[str]]) -> dict[str, Any]:
-    usage = parse_usage_type(raw["usage_type"])
+    usage = _usage_type(raw["usage_type"])
     product: dict[str, str] = raw.get("product") or {}
     model = None
     if usage.model_token:

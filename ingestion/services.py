@@ -190,7 +190,7 @@ def import_cur(
                                 group_tally.skipped["duplicate row"] += duplicates
                             say(f"    {group_tally.read:,} rows read, {group_tally.loaded:,} loaded")
                     except FileUnreadable as exc:
-                        file_info["error"] = str(exc)
+                        file_info["error"] = f"{exc} (billing period {label} not replaced; its earlier data is kept)"
                         raise _GroupFailed(
                             f"billing period {label} was not replaced because {exc}; its earlier data is kept"
                         ) from exc

@@ -136,9 +136,9 @@ def _rows_from_csv(path: Path) -> Iterator[tuple[int, dict[str, Any] | None, str
                 line = reader.line_num
                 continue
             except (OSError, EOFError) as exc:
-                # A truncated gzip: what came before it has been read; say where it stopped.
-                yield line + 1, None, f"file ends unexpectedly: {exc}"
-                return
+                # A truncated gzip. Loading what came before it would replace the billing period
+                # with part of its rows, so the whole file is unreadable; say where it stopped.
+                raise FileUnreadable(f"{path}: file ends unexpectedly after line {line}: {exc}") from exc
             start_line, line = line + 1, reader.line_num
             if not values or (len(values) == 1 and not values[0].strip()):
                 continue
@@ -160,14 +160,23 @@ def _rows_from_parquet(path: Path, batch_size: int) -> Iterator[tuple[int, dict[
     if missing:
         raise FileUnreadable(f"{path}: not a CUR 2.0 file: missing column(s) {', '.join(missing)}")
     number = 0
-    for record_batch in parquet.iter_batches(batch_size=batch_size):
-        for record in record_batch.to_pylist():
+    batches = parquet.iter_batches(batch_size=batch_size)
+    while True:
+        try:
+            record_batch = next(batches, None)
+            records = record_batch.to_pylist() if record_batch is not None else None
+        except Exception as exc:  # corrupt pages surface only while reading; same reason as a truncated gzip
+            raise FileUnreadable(f"{path}: cannot read as Parquet after row {number}: {exc}") from exc
+        if records is None:
+            return
+        for record in records:
             number += 1
             yield number, record, None
 
 
 def iter_cur_file(path: Path, *, batch_size: int = 5000) -> Iterator[Batch]:
-    """Batches of Bedrock rows from one CUR file. Raises FileUnreadable when nothing can be read."""
+    """Batches of Bedrock rows from one CUR file. Raises FileUnreadable when nothing can be read
+    or the file is cut short (a partial file must not replace its billing period)."""
     name = path.name.lower()
     if name.endswith(".parquet"):
         source = _rows_from_parquet(path, batch_size)
