@@ -264,6 +264,8 @@ def import_invocation_logs(
                     tally.loaded += inserted
                     if duplicates:
                         tally.skipped["already loaded (same requestId)"] += duplicates
+                    if batch.read >= batch_size:  # a long file: say how far it has got
+                        say(f"    {path.name}: {tally.read - before[0]:,} records read")
         except FileUnreadable as exc:
             file_info["error"] = str(exc)
             say(f"    ERROR: {exc}")

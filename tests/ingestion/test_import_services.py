@@ -353,3 +353,30 @@ def test_a_gzip_fixture_holds_exactly_the_csv_text(tmp_path: Path) -> None:
     packed = mf.csv_to_gzip(mf.CUR_JUNE_CSV, tmp_path / "x.csv.gz")
 
     assert gzip.decompress(packed.read_bytes()) == mf.CUR_JUNE_CSV.read_bytes()
+
+
+def test_it_reports_progress_inside_a_long_log_file(tenant: Tenant, tmp_path: Path) -> None:
+    import json as _json
+
+    from ingestion.services import import_invocation_logs
+
+    lines = []
+    for i in range(25):
+        record = {
+            "schemaType": "ModelInvocationLog",
+            "timestamp": "2026-06-03T10:00:00Z",
+            "requestId": f"req-progress-{i}",
+            "modelId": "amazon.nova-lite-v1:0",
+            "input": {"inputTokenCount": 10},
+            "output": {"outputTokenCount": 2},
+        }
+        lines.append(_json.dumps(record))
+    path = tmp_path / "long.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    messages: list[str] = []
+    run = import_invocation_logs(tenant=tenant, paths=[path], progress=messages.append, batch_size=10)
+    assert run.rows_loaded == 25
+    assert [m.strip() for m in messages if "records read" in m and "long.jsonl" in m] == [
+        "long.jsonl: 10 records read",
+        "long.jsonl: 20 records read",
+    ]
