@@ -88,11 +88,15 @@ def _finish_run(run: ImportRun, tally: _Tally, started: float, *, fatal: str = "
     return run
 
 
-def _audit_run(run: ImportRun, actor: AbstractBaseUser | None, action: str) -> None:
+def _end_run(
+    run: ImportRun, tally: _Tally, started: float, actor: AbstractBaseUser | None, *, fatal: str = ""
+) -> ImportRun:
+    """Record the outcome and audit it (`import.cur` / `import.invocation_logs`): every data pull is audited."""
+    run = _finish_run(run, tally, started, fatal=fatal)
     audit_log_record(
         tenant=run.tenant,
         actor=actor,
-        action=action,
+        action=f"import.{run.source}",
         target=f"import run {run.pk}",
         details={
             "status": run.status,
@@ -104,6 +108,7 @@ def _audit_run(run: ImportRun, actor: AbstractBaseUser | None, action: str) -> N
             "replaced": run.rows_replaced,
         },
     )
+    return run
 
 
 def _normalise_batch(
@@ -146,13 +151,9 @@ def import_cur(
     try:
         files = discover_cur_files(paths)
     except (FileNotFoundError, FileUnreadable) as exc:
-        run = _finish_run(run, tally, started, fatal=str(exc))
-        _audit_run(run, actor, "import.cur")
-        return run
+        return _end_run(run, tally, started, actor, fatal=str(exc))
     if not files:
-        run = _finish_run(run, tally, started, fatal="no CUR data files (.csv, .csv.gz, .parquet) found")
-        _audit_run(run, actor, "import.cur")
-        return run
+        return _end_run(run, tally, started, actor, fatal="no CUR data files (.csv, .csv.gz, .parquet) found")
     catalog = catalog_load()
     mapping = tenant.tag_mapping
     total = len(files)
@@ -213,9 +214,7 @@ def import_cur(
         tally.skipped.update(group_tally.skipped)
         tally.samples.extend(group_tally.samples[: max(0, MAX_REJECTED_SAMPLES - len(tally.samples))])
         tally.files.extend(group_tally.files)
-    run = _finish_run(run, tally, started)
-    _audit_run(run, actor, "import.cur")
-    return run
+    return _end_run(run, tally, started, actor)
 
 
 # --- invocation logs --------------------------------------------------------------------------
@@ -236,15 +235,11 @@ def import_invocation_logs(
     try:
         files, skipped_objects = discover_log_files(paths)
     except FileNotFoundError as exc:
-        run = _finish_run(run, tally, started, fatal=str(exc))
-        _audit_run(run, actor, "import.invocation_logs")
-        return run
+        return _end_run(run, tally, started, actor, fatal=str(exc))
     for reason, count in skipped_objects.items():
         tally.skipped[f"{reason} (file)"] += count
     if not files:
-        run = _finish_run(run, tally, started, fatal="no invocation log files (.json, .jsonl, .json.gz) found")
-        _audit_run(run, actor, "import.invocation_logs")
-        return run
+        return _end_run(run, tally, started, actor, fatal="no invocation log files (.json, .jsonl, .json.gz) found")
     catalog = catalog_load()
     mapping = tenant.tag_mapping
     hash_key = tenant_hash_key(tenant)
@@ -275,9 +270,7 @@ def import_invocation_logs(
         tally.files.append(file_info)
         if number % every == 0 or number == total:
             say(f"[{number}/{total}] files: {tally.read:,} records read, {tally.loaded:,} loaded")
-    run = _finish_run(run, tally, started)
-    _audit_run(run, actor, "import.invocation_logs")
-    return run
+    return _end_run(run, tally, started, actor)
 
 
 def iter_rejected(run: ImportRun) -> Iterator[str]:

@@ -1,27 +1,12 @@
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
-from decimal import Decimal
-
 from django.test import Client
 
-from finops.ledger.models import SpendEvent
+from tests.factories import billed_line
 
 
 def _billed(tenant, key: str, team: str, cost: str) -> None:  # noqa: ANN001
-    start = datetime(2026, 6, 3, tzinfo=UTC)
-    SpendEvent.objects.create(
-        tenant=tenant,
-        record_kind="billed_line",
-        cost_basis="billed",
-        dedupe_key=key,
-        usage_start=start,
-        usage_end=start,
-        usage_date=date(2026, 6, 3),
-        billing_period=date(2026, 6, 1),
-        team=team,
-        cost_usd=Decimal(cost),
-    )
+    billed_line(tenant, cost=cost, team=team)
 
 
 def test_the_openapi_docs_page_is_served(client: Client) -> None:

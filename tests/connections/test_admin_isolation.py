@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
@@ -9,22 +8,11 @@ from django.test import Client
 from connections.models import AuditLog, Membership, Tenant
 from connections.services import audit_log_record
 from finops.ledger.models import SpendEvent
+from tests.factories import billed_line
 
 
 def _event(tenant: Tenant, key: str, model: str, cost: str) -> SpendEvent:
-    start = datetime(2026, 6, 3, 12, tzinfo=UTC)
-    return SpendEvent.objects.create(
-        tenant=tenant,
-        record_kind="billed_line",
-        cost_basis="billed",
-        dedupe_key=key,
-        usage_start=start,
-        usage_end=start,
-        usage_date=date(2026, 6, 3),
-        billing_period=date(2026, 6, 1),
-        model_id=model,
-        cost_usd=Decimal(cost),
-    )
+    return billed_line(tenant, cost=cost, model_id=model)
 
 
 @pytest.fixture
