@@ -27,22 +27,26 @@ Stories planted for recommenders and anomaly detectors (``E`` = ``end_date``)
    (``AGENT_PRINCIPAL_ARN``), requestMetadata ``agent=ticket-triage-agent``, model
    ``global.anthropic.claude-sonnet-4-6`` from us-east-1, fires ~10x its normal daily requests
    between 01:00 and 06:59 UTC, all in one ``session`` (``RUNAWAY_SESSION``), each request
-   writing ~25,000 cache tokens (CUR: ``USE1-Claude4.6Sonnet-cache-write-input-token-count-
-   cross-region-global``), with ~8% ``ThrottlingException`` records.
+   writing its whole growing context to the cache, ~90,000 tokens on the first call up to
+   ~195,000 on the last (``RUNAWAY_CONTEXT``; CUR: ``USE1-Claude4.6Sonnet-cache-write-input-
+   token-count-cross-region-global``), with ~8% ``ThrottlingException`` records. The agent
+   normally costs ~$2 a day; that day it costs ~$350, which shows on the company's daily total.
 2. Flagship model for short classification, every day: principal
    ``arn:aws:sts::111111111111:assumed-role/FraudScoringLambdaRole/txn-classifier-fn``,
    ``team=fraud``, ``application=txn-classifier``, model ``us.anthropic.claude-opus-4-6-v1``,
-   InvokeModel, ~150 input tokens and ~5 output tokens per request (~80 requests a day).
+   InvokeModel, ~150 input tokens and ~5 output tokens per request (~60 requests a day).
 3. Long repeated system prompt without caching, every day: principal
    ``arn:aws:sts::111111111111:assumed-role/SupportBotLambdaRole/support-bot-fn``,
    ``team=support``, ``application=helpdesk-bot``, model ``us.anthropic.claude-sonnet-4-6``,
    Converse, ~6,000 input tokens, identical ``inputBodyJson.system`` text
    (``HELPDESK_SYSTEM_PROMPT``) and zero cache read/write tokens.
-4. Idle provisioned throughput, every day: ``PROVISIONED_MODEL_ARN`` (Nova 2 Lite, 1 model
-   unit, no commitment) billed 24 h/day in CUR as
-   ``USE1-Nova2.0Lite-ProvisionedThroughput-NoCommit-ModelUnits`` at $60.50/h (pricing unit
-   ``Hrs``, empty ``line_item_iam_principal``), while invocation logs show at most a couple of
-   requests a day with that ARN as ``modelId`` (from the platform ``llm-gateway`` role).
+4. Idle provisioned throughput, the last 14 days only (``PROVISIONED_DAYS``):
+   ``PROVISIONED_MODEL_ARN`` (Nova 2 Lite, 1 model unit, no commitment) is created on
+   ``E - 13`` (``provisioned_since()``) and billed 24 h/day from that day through ``E`` in CUR
+   as ``USE1-Nova2.0Lite-ProvisionedThroughput-NoCommit-ModelUnits`` at $60.50/h = $1,452/day
+   (pricing unit ``Hrs``, empty ``line_item_iam_principal``; no rows before ``E - 13``), while
+   invocation logs show at most a couple of requests a day with that ARN as ``modelId`` (from
+   the platform ``llm-gateway`` role), and none before it exists.
 5. LEGACY model in use, every day: ``team=marketing``, principal
    ``arn:aws:iam::111111111111:user/BedrockAPIKey-7f3k``, ``application=copy-writer``, model
    ``anthropic.claude-3-5-haiku-20241022-v1:0``; billed as the Marketplace product
@@ -59,9 +63,16 @@ Stories planted for recommenders and anomaly detectors (``E`` = ``end_date``)
 
 Stories 1 and 6 need a long enough range: with ``days <= 9`` there is no runaway day, and when
 no billing period is complete on ``E`` there is no first delivery (``cur_first_delivery == []``).
-With the default 60 days ending 2026-11-20, the runaway day is 2026-11-11, 2026-09 is the
-Parquet period and 2026-10 the restated one. ``runaway_day()`` and ``restated_period()`` compute
-these for any ``end_date``.
+With the default 60 days ending 2026-11-20, the runaway day is 2026-11-11, the provisioned
+throughput bills 2026-11-07..20, 2026-09 is the Parquet period and 2026-10 the restated one.
+``runaway_day()``, ``provisioned_since()`` and ``restated_period()`` compute these for any
+``end_date``.
+
+Token spend (requests priced at the ``DEMO_MODELS`` rates) is ~$410-490 on a weekday and a
+median day of ~$440 with the default seed, spread over data-science (Sonnet 4.6 document
+analysis with prompt caching, Opus 4.6 research), fraud (Opus case review, plus the tiny story-2
+classifier calls), platform (Opus code review through the LLM gateway), and smaller search,
+support and marketing streams; see the sizing note above ``WORKLOADS``.
 
 Also present: data-science batch rows (CUR only, ``USE1-Claude4.5Haiku-input-tokens-batch``
 at 50% of the regional rate, weekdays), an application inference profile
@@ -131,11 +142,16 @@ PROVISIONED_TAGS: dict[str, str] = {"team": "platform", "application": "llm-gate
 PROVISIONED_USAGE_TYPE = "USE1-Nova2.0Lite-ProvisionedThroughput-NoCommit-ModelUnits"
 PROVISIONED_HOURLY_RATE = Decimal("60.50")
 PROVISIONED_MODEL_UNITS = 1
+PROVISIONED_DAYS = 14  # the provisioned model exists (and bills) for the last 14 days only
 BATCH_JOB_PREFIX = f"arn:aws:bedrock:us-east-1:{PROD_ACCOUNT}:model-invocation-job/"
 
 RUNAWAY_OFFSET_DAYS = 9
 RUNAWAY_MULTIPLIER = 10
 RUNAWAY_SESSION = "triage-loop-7c41d2"
+# The loop re-sends a growing context that it writes to the cache on every call: from ~90k tokens
+# on its first call to ~195k on its last (Claude Sonnet 4.6's 200k window).
+RUNAWAY_CONTEXT = (90_000, 195_000)
+CONTEXT_LIMIT = 200_000  # prompt tokens (uncached + cache read + cache write) per request
 FIRST_DELIVERY_MISSING_DAYS = 3
 CREDIT_AMOUNT = Decimal("-500.00")
 TAX_RATE = Decimal("0.0625")
@@ -550,11 +566,17 @@ def _md(**kwargs: str) -> dict[str, str]:
     return {k: v for k, v in kwargs.items()}
 
 
-# Sizing: the record budget (~45,000 log records for 60 days, for import speed) is far below a real
-# company's call volume, so the spend sits in a few hundred long-context calls a weekday
-# (data-science document analysis and research, fraud case review, the platform gateway) while
-# the small, frequent calls (search re-ranking, the fraud classifier, the helpdesk bot) keep their
-# realistic sizes. Weekday token spend is ~$500-600; see the test that pins the median day.
+# Sizing. A company spending a few hundred dollars a day on tokens makes thousands of calls a day;
+# the demo keeps the log under ~45,000 records for 60 days (import speed), so most of the dollars
+# sit in ~500 long-context, reasoning-heavy calls a weekday, priced at the section-F rates:
+#   ds-research (Opus 4.6, ~140k-token prompts, ~24k output incl. thinking)   ~$1.30 a call
+#   fraud-investigation (Opus 4.6 global, case files, ~130k prompts, ~12k out) ~$0.80
+#   gateway-code-review (Opus 4.6 global, PR diffs, ~100k prompts, ~8k out)   ~$0.50
+#   ds-doc-insights (Sonnet 4.6 RAG: 30k-150k retrieved input + ~20k cached
+#     instructions, ~13k output)                                             ~$0.50
+# while the small, frequent calls (search re-ranking on Nova, the fraud classifier, the helpdesk
+# bot, the triage agent) keep everyday sizes and cost cents. Token spend is ~$410-490 a weekday,
+# ~$40-60 on weekends (median day ~$440); the runaway day (story 1) adds ~$350.
 WORKLOADS: tuple[Workload, ...] = (
     Workload(
         "search-answers",
@@ -562,13 +584,14 @@ WORKLOADS: tuple[Workload, ...] = (
         "us-east-1",
         "claude-sonnet-4-6",
         "global",
-        70,
-        (18000, 0.4),
-        (700, 0.5),
+        35,
+        (25000, 0.4),
+        (900, 0.5),
         (("Converse", 0.6), ("ConverseStream", 0.4)),
         cache=(0.8, 6000, 6000),
         metadata=_md(team="search", application="search-api", environment="prod"),
         prompts=("Answer the query using the retrieved passages.", "Rewrite the query for recall."),
+        max_tokens=4096,
     ),
     Workload(
         "search-rerank",
@@ -576,7 +599,7 @@ WORKLOADS: tuple[Workload, ...] = (
         "us-east-1",
         "nova-micro",
         "in_region",
-        60,
+        40,
         (1200, 0.3),
         (40, 0.4),
         (("InvokeModel", 1.0),),
@@ -591,7 +614,7 @@ WORKLOADS: tuple[Workload, ...] = (
         "us-east-1",
         "nova-lite",
         "in_region",
-        15,
+        10,
         (2000, 0.3),
         (150, 0.4),
         (("InvokeModel", 1.0),),
@@ -607,7 +630,7 @@ WORKLOADS: tuple[Workload, ...] = (
         "eu-west-1",
         "claude-haiku-4-5",
         "geo",
-        25,
+        15,
         (3500, 0.4),
         (300, 0.5),
         (("Converse", 1.0),),
@@ -621,7 +644,7 @@ WORKLOADS: tuple[Workload, ...] = (
         "us-east-1",
         "claude-sonnet-4-6",
         "geo",
-        60,
+        40,
         (6000, 0.02),
         (450, 0.4),
         (("Converse", 1.0),),
@@ -635,6 +658,7 @@ WORKLOADS: tuple[Workload, ...] = (
         ),
         system_prompt=HELPDESK_SYSTEM_PROMPT,
         users=tuple(f"cust-{i:05d}" for i in range(1, 400, 7)),
+        max_tokens=2048,
     ),
     Workload(
         "ticket-triage",
@@ -642,7 +666,7 @@ WORKLOADS: tuple[Workload, ...] = (
         "us-east-1",
         "claude-sonnet-4-6",
         "global",
-        75,
+        65,
         (2000, 0.4),
         (700, 0.4),
         (("Converse", 1.0),),
@@ -665,7 +689,7 @@ WORKLOADS: tuple[Workload, ...] = (
         "us-east-1",
         "claude-haiku-4-5",
         "geo",
-        15,
+        8,
         (3000, 0.5),
         (500, 0.5),
         (("ConverseStream", 1.0),),
@@ -678,19 +702,19 @@ WORKLOADS: tuple[Workload, ...] = (
         "us-east-1",
         "claude-sonnet-4-6",
         "geo",
-        220,
-        (85000, 0.35),
-        (9000, 0.5),
+        185,
+        (80000, 0.35),
+        (12000, 0.45),
         (("InvokeModel", 0.5), ("Converse", 0.5)),
-        weekend_factor=0.15,
-        cache=(0.85, 12000, 12000),
+        weekend_factor=0.1,
+        cache=(0.85, 20000, 20000),
         s3_body_fraction=0.6,
         metadata=_md(team="data-science", application="doc-insights", workflow="contract-review", environment="prod"),
         prompts=(
             "Extract the obligations, renewal terms and liability caps from the attached contract as JSON.",
             "Compare the risk factors in this filing with last year's and list what changed.",
         ),
-        max_tokens=24000,
+        max_tokens=32000,
         thinking=8000,
     ),
     Workload(
@@ -699,19 +723,19 @@ WORKLOADS: tuple[Workload, ...] = (
         "us-east-1",
         "claude-opus-4-6",
         "geo",
-        110,
-        (45000, 0.5),
-        (14000, 0.5),
+        170,
+        (75000, 0.4),
+        (22000, 0.45),
         (("InvokeModelWithResponseStream", 0.5), ("Converse", 0.5)),
-        weekend_factor=0.2,
-        cache=(0.55, 70000, 70000),
+        weekend_factor=0.1,
+        cache=(0.5, 60000, 60000),
         s3_body_fraction=0.4,
         metadata=_md(
             team="data-science", application="research-notebook", user="erin@acme.example", environment="prod"
         ),
         prompts=("Review this experiment design for confounders.",),
-        max_tokens=32000,
-        thinking=16000,
+        max_tokens=64000,
+        thinking=24000,
     ),
     Workload(
         "ds-research-sonnet",
@@ -719,7 +743,7 @@ WORKLOADS: tuple[Workload, ...] = (
         "us-east-1",
         "claude-sonnet-4-6",
         "geo",
-        6,
+        4,
         (4000, 0.5),
         (800, 0.5),
         (("Converse", 1.0),),
@@ -733,7 +757,7 @@ WORKLOADS: tuple[Workload, ...] = (
         "us-east-1",
         "nova-pro",
         "in_region",
-        15,
+        8,
         (6000, 0.4),
         (500, 0.4),
         (("Converse", 1.0),),
@@ -749,7 +773,7 @@ WORKLOADS: tuple[Workload, ...] = (
         "us-east-1",
         "claude-3-5-haiku",
         "in_region",
-        20,
+        12,
         (900, 0.4),
         (450, 0.4),
         (("InvokeModel", 1.0),),
@@ -763,7 +787,7 @@ WORKLOADS: tuple[Workload, ...] = (
         "us-east-1",
         "nova-lite",
         "in_region",
-        8,
+        4,
         (800, 0.5),
         (300, 0.5),
         (("Converse", 1.0),),
@@ -775,7 +799,7 @@ WORKLOADS: tuple[Workload, ...] = (
         "us-east-1",
         "llama-3-3-70b",
         "in_region",
-        6,
+        3,
         (900, 0.5),
         (350, 0.5),
         (("InvokeModel", 1.0),),
@@ -787,9 +811,9 @@ WORKLOADS: tuple[Workload, ...] = (
         "us-east-1",
         "claude-sonnet-4-6",
         "app_profile",
-        30,
-        (12000, 0.5),
-        (3500, 0.4),
+        25,
+        (20000, 0.5),
+        (6000, 0.4),
         (("InvokeModelWithResponseStream", 1.0),),
         cache=(0.5, 15000, 12000),
         s3_body_fraction=0.3,
@@ -797,7 +821,7 @@ WORKLOADS: tuple[Workload, ...] = (
             team="marketing", application="campaign-writer", user="hank@acme.example", workflow="campaign-draft"
         ),
         prompts=("Draft the landing page copy for the campaign brief.",),
-        max_tokens=8192,
+        max_tokens=16000,
     ),
     Workload(
         "gateway-pro",
@@ -805,7 +829,7 @@ WORKLOADS: tuple[Workload, ...] = (
         "us-east-1",
         "nova-pro",
         "in_region",
-        25,
+        12,
         (6000, 0.5),
         (500, 0.5),
         (("Converse", 0.7), ("ConverseStream", 0.3)),
@@ -815,20 +839,22 @@ WORKLOADS: tuple[Workload, ...] = (
         prompts=("Route: summarise the incident timeline.",),
     ),
     Workload(
-        "gateway-sonnet",
+        "gateway-code-review",
         "llm-gateway",
         "us-east-1",
-        "claude-sonnet-4-6",
+        "claude-opus-4-6",
         "global",
-        120,
-        (20000, 0.5),
-        (2500, 0.5),
+        90,
+        (50000, 0.5),
+        (7000, 0.45),
         (("Converse", 0.5), ("ConverseStream", 0.5)),
-        weekend_factor=0.5,
-        cache=(0.75, 40000, 30000),
-        metadata=_md(team="platform", application="llm-gateway", environment="prod"),
+        weekend_factor=0.15,
+        cache=(0.8, 50000, 20000),
+        s3_body_fraction=0.3,
+        metadata=_md(team="platform", application="llm-gateway", workflow="code-review", environment="prod"),
         prompts=("Route: review this pull request diff and flag risky changes.",),
-        max_tokens=8192,
+        max_tokens=16000,
+        thinking=8000,
     ),
     Workload(
         "gateway-provisioned",
@@ -852,7 +878,7 @@ WORKLOADS: tuple[Workload, ...] = (
         "us-east-1",
         "nova-micro",
         "in_region",
-        8,
+        4,
         (500, 0.5),
         (80, 0.5),
         (("InvokeModel", 1.0),),
@@ -864,7 +890,7 @@ WORKLOADS: tuple[Workload, ...] = (
         "us-east-1",
         "claude-haiku-4-5",
         "global",
-        15,
+        10,
         (3000, 0.4),
         (600, 0.4),
         (("Converse", 1.0),),
@@ -886,7 +912,7 @@ WORKLOADS: tuple[Workload, ...] = (
         "us-east-1",
         "claude-opus-4-6",
         "geo",
-        80,
+        60,
         (150, 0.05),
         (5, 0.2),
         (("InvokeModel", 1.0),),
@@ -908,16 +934,17 @@ WORKLOADS: tuple[Workload, ...] = (
         "us-west-2",
         "claude-opus-4-6",
         "global",
-        70,
-        (40000, 0.5),
-        (9000, 0.5),
+        80,
+        (60000, 0.45),
+        (12000, 0.45),
         (("ConverseStream", 1.0),),
-        weekend_factor=0.3,
-        cache=(0.6, 50000, 50000),
+        weekend_factor=0.15,
+        cache=(0.6, 60000, 60000),
         metadata=_md(team="fraud", application="case-review", user="ivan"),
         prompts=("Summarise the case file and list open questions.",),
-        max_tokens=16000,
+        max_tokens=32000,
         thinking=8000,
+        s3_body_fraction=0.3,
     ),
     Workload(
         "fraud-investigation-nova",
@@ -925,7 +952,7 @@ WORKLOADS: tuple[Workload, ...] = (
         "us-west-2",
         "nova-pro",
         "in_region",
-        4,
+        3,
         (2000, 0.5),
         (300, 0.5),
         (("Converse", 1.0),),
@@ -939,7 +966,7 @@ WORKLOADS: tuple[Workload, ...] = (
         "us-east-1",
         "nova-2-lite",
         "geo",
-        8,
+        4,
         (1200, 0.6),
         (400, 0.6),
         (("Converse", 1.0),),
@@ -953,7 +980,7 @@ WORKLOADS: tuple[Workload, ...] = (
         "us-west-2",
         "claude-sonnet-4-6",
         "geo",
-        20,
+        10,
         (4000, 0.5),
         (3000, 0.5),
         (("ConverseStream", 1.0),),
@@ -968,7 +995,7 @@ WORKLOADS: tuple[Workload, ...] = (
         "us-west-2",
         "nova-lite",
         "in_region",
-        8,
+        4,
         (1000, 0.4),
         (100, 0.4),
         (("InvokeModel", 1.0),),
@@ -980,7 +1007,7 @@ WORKLOADS: tuple[Workload, ...] = (
         "us-west-2",
         "claude-haiku-4-5",
         "geo",
-        5,
+        3,
         (1000, 0.5),
         (300, 0.5),
         (("Converse", 1.0),),
@@ -993,7 +1020,7 @@ WORKLOADS: tuple[Workload, ...] = (
         "us-west-2",
         "llama-3-3-70b",
         "in_region",
-        3,
+        2,
         (700, 0.4),
         (60, 0.4),
         (("InvokeModel", 1.0),),
@@ -1084,7 +1111,8 @@ def generate_demo(
         rows_by_period[_month_start(row["_day"])].append(row)
     day = start_date
     while day <= end_date:
-        rows_by_period[_month_start(day)].append(_provisioned_row(day))
+        if day >= provisioned_since(end_date):
+            rows_by_period[_month_start(day)].append(_provisioned_row(day))
         if day.weekday() < 5:
             rows_by_period[_month_start(day)].extend(_batch_rows(day, seed))
         day += timedelta(days=1)
@@ -1124,6 +1152,11 @@ def generate_demo(
 def runaway_day(end_date: date) -> date:
     """The day of story 1 (runaway agent loop)."""
     return end_date - timedelta(days=RUNAWAY_OFFSET_DAYS)
+
+
+def provisioned_since(end_date: date) -> date:
+    """The day story 4's provisioned throughput was created: billed 24 h/day from then to ``end_date``."""
+    return end_date - timedelta(days=PROVISIONED_DAYS - 1)
 
 
 def restated_period(end_date: date, days: int = 60) -> date | None:
@@ -1191,17 +1224,19 @@ def _generate_day(day: date, end_date: date, seed: int) -> list[_Request]:
     weekend = day.weekday() >= 5
     out: list[_Request] = []
     for wl in WORKLOADS:
+        if wl.route == "provisioned" and day < provisioned_since(end_date):
+            continue  # the provisioned model does not exist yet
         rng = random.Random(f"{seed}|{day.isoformat()}|{wl.key}")
         mean = wl.daily * (wl.weekend_factor if weekend else 1.0)
         n = _daily_count(rng, mean)
         sessions = [f"s-{rng.getrandbits(32):08x}" for _ in range(max(1, n // 6))]
         weights = _BUSINESS_HOURS if wl.hours == "business" else _FLAT_HOURS
         for _ in range(n):
-            out.append(_make_request(rng, day, wl, weights, sessions, runaway=False))
+            out.append(_make_request(rng, day, wl, weights, sessions))
         if wl.key == "ticket-triage" and day == runaway_day(end_date):
             burst = int(round(wl.daily * RUNAWAY_MULTIPLIER * rng.uniform(1.0, 1.15)))
-            for _ in range(burst):
-                out.append(_make_request(rng, day, wl, _RUNAWAY_HOURS, [RUNAWAY_SESSION], runaway=True))
+            for i in range(burst):
+                out.append(_make_request(rng, day, wl, _RUNAWAY_HOURS, [RUNAWAY_SESSION], runaway=i / burst))
     return out
 
 
@@ -1212,8 +1247,9 @@ def _make_request(
     hour_weights: list[int],
     sessions: list[str],
     *,
-    runaway: bool,
+    runaway: float | None = None,
 ) -> _Request:
+    """One request; ``runaway`` is the call's position (0..1) in story 1's loop, else None."""
     model = MODELS_BY_KEY[wl.model]
     principal = PRINCIPALS_BY_KEY[wl.principal]
     hour = rng.choices(range(24), weights=hour_weights, k=1)[0]
@@ -1232,9 +1268,10 @@ def _make_request(
     cache_read = cache_write = 0
     if wl.cache is not None:
         hit_prob, read_median, write_median = wl.cache
-        if runaway:
+        if runaway is not None:
             # The loop keeps re-sending a fresh, growing context: almost every call writes cache.
-            cache_write = _lognormal(rng, 25000, 0.15)
+            low, high = RUNAWAY_CONTEXT
+            cache_write = _lognormal(rng, int(low + (high - low) * runaway), 0.03)
             cache_read = _lognormal(rng, 1500, 0.5) if rng.random() < 0.2 else 0
             input_tokens = _lognormal(rng, 400, 0.3)
         elif rng.random() < hit_prob:
@@ -1243,7 +1280,13 @@ def _make_request(
             cache_write = _lognormal(rng, write_median, 0.3) if write_median else 0
         if model.prices.cache_write is None:
             cache_write = 0
-    error_rate = 0.08 if runaway else wl.error_rate
+    # A request never exceeds the context window or its own max_tokens.
+    cache_write = min(cache_write, CONTEXT_LIMIT - 1000)
+    cache_read = min(cache_read, CONTEXT_LIMIT - 1000 - cache_write)
+    input_tokens = max(1, min(input_tokens, CONTEXT_LIMIT - cache_read - cache_write))
+    truncated = output_tokens >= wl.max_tokens
+    output_tokens = min(output_tokens, wl.max_tokens)
+    error_rate = 0.08 if runaway is not None else wl.error_rate
     error_code: str | None = None
     roll = rng.random()
     if roll < error_rate:
@@ -1291,7 +1334,11 @@ def _make_request(
             usage["cacheWriteInputTokens"] = cache_write
         out["outputBodyJson"] = {
             "output": {"message": {"role": "assistant", "content": [{"text": _answer(wl, rng)}]}},
-            "stopReason": "tool_use" if "agent" in (wl.metadata or {}) and rng.random() < 0.5 else "end_turn",
+            "stopReason": "max_tokens"
+            if truncated
+            else "tool_use"
+            if "agent" in (wl.metadata or {}) and rng.random() < 0.5
+            else "end_turn",
             "metrics": {"latencyMs": latency},
             "usage": usage,
         }
@@ -1334,16 +1381,26 @@ def _make_request(
 
 
 def _input_body(operation: str, model: DemoModel, wl: Workload, prompt: str, rng: random.Random) -> dict[str, Any]:
-    max_tokens = 8 if wl.key == "txn-classifier" else 1024
+    max_tokens = wl.max_tokens
+    # Extended thinking (Anthropic only) needs the default temperature, so none is sent with it.
+    thinking = (
+        {"type": "enabled", "budget_tokens": wl.thinking} if wl.thinking and model.provider == "Anthropic" else None
+    )
     if operation in ("Converse", "ConverseStream"):
         body: dict[str, Any] = {}
         if wl.system_prompt:
             body["system"] = [{"text": wl.system_prompt}]
         body["messages"] = [{"role": "user", "content": [{"text": prompt}]}]
-        body["inferenceConfig"] = {"maxTokens": max_tokens, "temperature": 0.2}
+        if thinking:
+            body["inferenceConfig"] = {"maxTokens": max_tokens}
+            body["additionalModelRequestFields"] = {"thinking": thinking}
+        else:
+            body["inferenceConfig"] = {"maxTokens": max_tokens, "temperature": 0.2}
         return body
     if model.provider == "Anthropic":
         body = {"anthropic_version": "bedrock-2023-05-31", "max_tokens": max_tokens}
+        if thinking:
+            body["thinking"] = thinking
         if wl.system_prompt:
             body["system"] = wl.system_prompt
         body["messages"] = [{"role": "user", "content": [{"type": "text", "text": prompt}]}]
