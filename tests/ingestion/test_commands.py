@@ -175,7 +175,7 @@ def test_spend_report_json_has_the_group_fields_and_every_number(loaded: Tenant)
 
     assert rows
     for row in rows:
-        assert list(row) == ["model_id", "route", *NUMBER_COLUMNS]
+        assert list(row) == ["model_id", "route", *NUMBER_COLUMNS, "token_source"]
 
 
 def test_spend_report_keeps_billed_and_estimated_dollars_apart(loaded: Tenant) -> None:
@@ -188,6 +188,7 @@ def test_spend_report_keeps_billed_and_estimated_dollars_apart(loaded: Tenant) -
     # The group has requests, so its tokens are the requests' tokens (never billed + logged twice).
     assert (sonnet["input_tokens"], sonnet["output_tokens"]) == (1000 + 2000, 500 + 1000)
     assert (sonnet["cache_read_tokens"], sonnet["cache_write_tokens"]) == (2000 + 10000, 400)
+    assert sonnet["token_source"] == "requests"
     unknown = rows[""]  # the tax line, the application profile and the unknown model
     assert unknown["unpriced_requests"] == 2
     assert Decimal(unknown["billed_cost_usd"]) == Decimal("0.42")
@@ -230,7 +231,7 @@ def test_spend_report_csv_has_the_header_and_one_line_per_group(loaded: Tenant) 
     out, _ = run("spend_report", "--format", "csv", "--tenant", loaded.slug, "--group-by", "team")
 
     lines = list(csv.reader(io.StringIO(out)))
-    assert lines[0] == ["team", *NUMBER_COLUMNS]
+    assert lines[0] == ["team", *NUMBER_COLUMNS, "token_source"]
     by_team = {line[0]: dict(zip(lines[0], line, strict=True)) for line in lines[1:]}
     assert Decimal(by_team["mobile"]["billed_cost_usd"]) == Decimal("0.3")
     assert (

@@ -50,7 +50,8 @@ class Command(BaseCommand):
             rows = spend_report(tenant=tenant, group_by=group_by, filters=ReportFilter(start, end))
         except ReportError as exc:
             raise CommandError(str(exc)) from exc
-        columns = [*group_by, *REPORT_NUMBERS]
+        # token_source: whether a group's token counts come from invocation-log requests or CUR lines.
+        columns = [*group_by, *REPORT_NUMBERS, "token_source"]
         fmt = options["format"]
         if fmt == "json":
             data = [{c: _plain(row[c]) for c in columns} for row in rows]
