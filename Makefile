@@ -20,6 +20,8 @@ migrate: install
 	$(PY) manage.py migrate --noinput
 
 demo: export DEBUG = true
+# A sample backend account for the demo's generated templates; set your own in production.
+demo: export FINOPS_BACKEND_ACCOUNT_ID ?= 123456789012
 demo: migrate
 	$(PY) manage.py demo_setup --data-dir $(DEMO_DIR)
 	@echo "Serving on http://$(HOST)/ (worker running in the background; Ctrl-C stops both)"

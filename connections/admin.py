@@ -6,8 +6,8 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from connections.admin_site import ReadOnlyAdminMixin, TenantScopedAdmin, admin_tenant_ids
-from connections.models import AuditLog, AwsConnection, Membership, Tenant
-from connections.services import audit_log_record
+from connections.models import AuditLog, AwsConnection, MemberAccount, Membership, Tenant
+from connections.services import audit_log_record, connection_delete
 
 
 @admin.register(Tenant)
@@ -68,11 +68,71 @@ class MembershipAdmin(TenantScopedAdmin):
         super().delete_model(request, obj)
 
 
+class MemberAccountInline(admin.TabularInline):
+    model = MemberAccount
+    extra = 0
+    fields = ("account_id", "name", "role_status", "last_checked_at", "last_error")
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 @admin.register(AwsConnection)
 class AwsConnectionAdmin(TenantScopedAdmin):
-    list_display = ("name", "account_id", "tenant", "created_at")
-    list_filter = ("tenant",)
-    search_fields = ("name", "account_id")
+    customer_can = ("view", "add", "change", "delete")
+    list_display = ("name", "tenant", "account_id", "mode", "status", "last_validated_at")
+    list_filter = ("status", "mode", "tenant")
+    search_fields = ("name", "account_id", "role_arn")
+    readonly_fields = ("external_id", "status", "last_validated_at", "last_error", "created_at", "updated_at")
+    inlines = [MemberAccountInline]
+    fieldsets = (
+        (None, {"fields": ("tenant", "name", "account_id", "mode", "status")}),
+        ("Role", {"fields": ("external_id", "role_name", "role_path_prefix", "member_role_name", "role_arn")}),
+        (
+            "Data sources",
+            {
+                "fields": (
+                    "regions",
+                    "cur_payer_account_id",
+                    "cur_bucket",
+                    "cur_prefix",
+                    "cur_export_name",
+                    "log_group_arn",
+                    "log_bucket",
+                    "log_prefix",
+                    "allowed_source_ips",
+                )
+            },
+        ),
+        ("Validation", {"fields": ("last_validated_at", "last_error", "created_at", "updated_at")}),
+    )
+
+    def save_model(self, request: HttpRequest, obj: AwsConnection, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        audit_log_record(
+            tenant=obj.tenant,
+            actor=request.user,
+            action="connection.edited" if change else "connection.created",
+            target=obj.name,
+            details={"connection_id": obj.pk, "fields": sorted(form.changed_data)},
+        )
+
+    def delete_model(self, request: HttpRequest, obj: AwsConnection) -> None:
+        connection_delete(connection=obj, actor=request.user)
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        for obj in queryset:
+            connection_delete(connection=obj, actor=request.user)
+
+
+@admin.register(MemberAccount)
+class MemberAccountAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
+    tenant_field = "connection__tenant"
+    list_display = ("account_id", "name", "connection", "role_status", "last_checked_at")
+    list_filter = ("role_status",)
+    search_fields = ("account_id", "name", "connection__name")
 
 
 @admin.register(AuditLog)

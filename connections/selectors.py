@@ -6,7 +6,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import QuerySet
 from django.http import Http404
 
-from connections.models import Membership, Tenant
+from connections.models import AwsConnection, Membership, Tenant
 
 
 def tenants_for_user(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Tenant]:
@@ -38,3 +38,41 @@ def membership_role(*, user: AbstractBaseUser, tenant: Tenant) -> str | None:
 
 def tenant_by_slug(*, slug: str) -> Tenant | None:
     return Tenant.objects.filter(slug=slug).first()
+
+
+def connections_for_user(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[AwsConnection]:
+    return AwsConnection.objects.filter(tenant__in=tenants_for_user(user=user)).select_related("tenant")
+
+
+def connection_for_user(*, user: AbstractBaseUser | AnonymousUser, pk: int) -> AwsConnection:
+    """The connection if the user may see its tenant; 404 otherwise."""
+    connection = connections_for_user(user=user).filter(pk=pk).first()
+    if connection is None:
+        raise Http404("No such connection.")
+    return connection
+
+
+def connection_by_name_or_id(*, value: str) -> AwsConnection | None:
+    """For support commands: a numeric id, or a name (unique within a tenant; `tenant/name` when ambiguous)."""
+    queryset = AwsConnection.objects.select_related("tenant")
+    if value.isdigit():
+        found = queryset.filter(pk=int(value)).first()
+        if found is not None:
+            return found
+    if "/" in value:
+        slug, name = value.split("/", 1)
+        return queryset.filter(tenant__slug=slug, name=name).first()
+    matches = list(queryset.filter(name=value)[:2])
+    if len(matches) > 1:
+        raise ValueError(f"More than one connection is named {value!r}: use its id or TENANT/NAME.")
+    return matches[0] if matches else None
+
+
+def connection_health(*, tenant_slug: str = "", status: str = "") -> QuerySet[AwsConnection]:
+    """Every connection of every tenant (support staff), optionally filtered by tenant and status."""
+    queryset = AwsConnection.objects.select_related("tenant").order_by("tenant__name", "name")
+    if tenant_slug:
+        queryset = queryset.filter(tenant__slug=tenant_slug)
+    if status:
+        queryset = queryset.filter(status=status)
+    return queryset

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.text import slugify
 
-from connections.models import AuditLog, Membership, Tenant
+from connections.models import AuditLog, AwsConnection, Membership, Tenant
 
 
 def audit_log_record(
@@ -60,3 +61,130 @@ def membership_grant(
             details={"role": role},
         )
     return membership
+
+
+# --- AWS connections ---------------------------------------------------------------------------
+
+CONNECTION_EDITABLE_FIELDS = (
+    "name",
+    "account_id",
+    "mode",
+    "role_path_prefix",
+    "member_role_name",
+    "regions",
+    "cur_payer_account_id",
+    "cur_bucket",
+    "cur_prefix",
+    "cur_export_name",
+    "log_group_arn",
+    "log_bucket",
+    "log_prefix",
+    "allowed_source_ips",
+    "role_arn",
+)
+
+
+def _clean_connection(connection: AwsConnection) -> None:
+    """Model validation with messages that name the field; raises ValidationError."""
+    connection.full_clean(exclude=["tenant"])
+    if connection.log_group_arn and not connection.log_group_arn.startswith("arn:aws"):
+        raise ValidationError(
+            {
+                "log_group_arn": "Paste the log group ARN, e.g. arn:aws:logs:us-east-1:123456789012:"
+                "log-group:/aws/bedrock/invocations"
+            }
+        )
+    if connection.cur_bucket and not connection.cur_export_name:
+        raise ValidationError({"cur_export_name": "Give the CUR 2.0 export name together with its bucket."})
+    for region in connection.regions:
+        if not isinstance(region, str) or not region.count("-") >= 2:
+            raise ValidationError({"regions": f"{region!r} is not an AWS region code such as us-east-1."})
+
+
+def connection_create(*, tenant: Tenant, actor: AbstractBaseUser | None = None, **fields: Any) -> AwsConnection:
+    """Create a connection; the ExternalId is generated here, never taken from the caller."""
+    fields.pop("external_id", None)
+    unknown = set(fields) - set(CONNECTION_EDITABLE_FIELDS)
+    if unknown:
+        raise ValueError(f"Unknown connection field(s): {', '.join(sorted(unknown))}")
+    fields.setdefault("regions", ["us-east-1"])
+    connection = AwsConnection(tenant=tenant, **fields)
+    _clean_connection(connection)
+    with transaction.atomic():
+        connection.save()
+        audit_log_record(
+            tenant=tenant,
+            actor=actor,
+            action="connection.created",
+            target=connection.name,
+            details={"connection_id": connection.pk, "account_id": connection.account_id, "mode": connection.mode},
+        )
+    return connection
+
+
+def connection_update(
+    *, connection: AwsConnection, actor: AbstractBaseUser | None = None, **fields: Any
+) -> AwsConnection:
+    if "external_id" in fields:
+        raise ValueError("The ExternalId never changes; create a new connection for a new one.")
+    unknown = set(fields) - set(CONNECTION_EDITABLE_FIELDS)
+    if unknown:
+        raise ValueError(f"Unknown connection field(s): {', '.join(sorted(unknown))}")
+    changed = sorted(k for k, v in fields.items() if getattr(connection, k) != v)
+    for key, value in fields.items():
+        setattr(connection, key, value)
+    _clean_connection(connection)
+    if not changed:
+        return connection
+    with transaction.atomic():
+        if connection.status in (AwsConnection.Status.CONNECTED, AwsConnection.Status.DEGRADED):
+            connection.status = AwsConnection.Status.PENDING  # what was validated is no longer what is configured
+        connection.save()
+        audit_log_record(
+            tenant=connection.tenant,
+            actor=actor,
+            action="connection.edited",
+            target=connection.name,
+            details={"connection_id": connection.pk, "fields": changed},
+        )
+    return connection
+
+
+def connection_set_paused(
+    *, connection: AwsConnection, paused: bool, actor: AbstractBaseUser | None = None
+) -> AwsConnection:
+    with transaction.atomic():
+        connection.status = AwsConnection.Status.PAUSED if paused else AwsConnection.Status.PENDING
+        connection.save(update_fields=["status", "updated_at"])
+        audit_log_record(
+            tenant=connection.tenant,
+            actor=actor,
+            action="connection.paused" if paused else "connection.resumed",
+            target=connection.name,
+            details={"connection_id": connection.pk},
+        )
+    return connection
+
+
+def connection_delete(*, connection: AwsConnection, actor: AbstractBaseUser | None = None) -> None:
+    with transaction.atomic():
+        audit_log_record(
+            tenant=connection.tenant,
+            actor=actor,
+            action="connection.deleted",
+            target=connection.name,
+            details={"connection_id": connection.pk, "account_id": connection.account_id},
+        )
+        connection.delete()
+
+
+def connection_template_downloaded(
+    *, connection: AwsConnection, artifact: str, fmt: str = "", actor: AbstractBaseUser | None = None
+) -> None:
+    audit_log_record(
+        tenant=connection.tenant,
+        actor=actor,
+        action="connection.template_downloaded",
+        target=connection.name,
+        details={"connection_id": connection.pk, "artifact": artifact, "format": fmt},
+    )

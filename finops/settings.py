@@ -155,6 +155,19 @@ Q_CLUSTER = {
     "label": "Background tasks",
 }
 
+# AWS: the account customers trust in their cross-account role. Never the 000000000000 placeholder.
+FINOPS_PRODUCT_SLUG = os.environ.get("FINOPS_PRODUCT_SLUG", "BedrockFinOps")
+FINOPS_BACKEND_ACCOUNT_ID = os.environ.get("FINOPS_BACKEND_ACCOUNT_ID", "").strip()
+if FINOPS_BACKEND_ACCOUNT_ID == "000000000000":
+    raise ImproperlyConfigured(
+        "FINOPS_BACKEND_ACCOUNT_ID is the 000000000000 placeholder: set it to the 12-digit id of the AWS account "
+        "this installation runs in (the account customers' roles trust)."
+    )
+if FINOPS_BACKEND_ACCOUNT_ID and not (len(FINOPS_BACKEND_ACCOUNT_ID) == 12 and FINOPS_BACKEND_ACCOUNT_ID.isdigit()):
+    raise ImproperlyConfigured(f"FINOPS_BACKEND_ACCOUNT_ID={FINOPS_BACKEND_ACCOUNT_ID!r} is not a 12-digit account id.")
+# Where the backend's own AWS calls start (STS AssumeRole into customer roles).
+FINOPS_AWS_REGION = os.environ.get("FINOPS_AWS_REGION", "us-east-1")
+
 # The secret from which per-tenant prompt-hash keys are derived when a tenant has none of its own.
 FINOPS_HASH_PEPPER = os.environ.get("FINOPS_HASH_PEPPER", SECRET_KEY)
 

@@ -26,6 +26,12 @@ def _fake_aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("AWS_PROFILE", raising=False)
 
 
+@pytest.fixture(autouse=True)
+def _backend_account(settings) -> None:  # noqa: ANN001
+    """The account customers' roles trust; moto's default account, so assumed roles work in moto."""
+    settings.FINOPS_BACKEND_ACCOUNT_ID = "123456789012"
+
+
 @pytest.fixture
 def fixtures_dir() -> Path:
     return FIXTURES
