@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import QuerySet
 from django.http import Http404
 
-from connections.models import AwsConnection, Membership, Tenant
+from connections.models import AuditLog, AwsConnection, Membership, Tenant
 
 
 def tenants_for_user(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Tenant]:
@@ -76,3 +78,18 @@ def connection_health(*, tenant_slug: str = "", status: str = "") -> QuerySet[Aw
     if status:
         queryset = queryset.filter(status=status)
     return queryset
+
+
+def validation_started_at(connection: AwsConnection) -> datetime:
+    """When the running validation was asked for: the latest request's audit time, else the last save."""
+    started = (
+        AuditLog.objects.filter(
+            tenant_id=connection.tenant_id,
+            action="connection.validation_requested",
+            details__connection_id=connection.pk,
+        )
+        .order_by("-created_at", "-id")
+        .values_list("created_at", flat=True)
+        .first()
+    )
+    return started or connection.updated_at

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.text import slugify
+from django_q.tasks import async_task
 
 from connections.models import AuditLog, AwsConnection, Membership, Tenant
 
@@ -188,3 +190,43 @@ def connection_template_downloaded(
         target=connection.name,
         details={"connection_id": connection.pk, "artifact": artifact, "format": fmt},
     )
+
+
+VALIDATION_REQUESTED = "connection.validation_requested"
+
+
+def validation_task_name(connection_id: int) -> str:
+    return f"validate-connection-{connection_id}"
+
+
+def connection_validation_request(*, connection: AwsConnection, actor: AbstractBaseUser | None = None) -> None:
+    """Mark the connection as validating, audit who asked, and queue the checks once the transaction commits.
+
+    The audit entry's time is when validation started: the poll fragment stops polling two minutes after it.
+    With Q_CLUSTER["sync"] true (tests, or a deployment without a worker) the task runs in-process on commit;
+    the setting is read here, at call time, because django_q.conf.Conf reads it only once at import.
+    """
+    if connection.status == AwsConnection.Status.PAUSED:
+        raise ValueError("The connection is paused: resume it before validating.")
+    with transaction.atomic():
+        connection.status = AwsConnection.Status.VALIDATING
+        connection.save(update_fields=["status", "updated_at"])
+        audit_log_record(
+            tenant=connection.tenant,
+            actor=actor,
+            action=VALIDATION_REQUESTED,
+            target=connection.name,
+            details={"connection_id": connection.pk, "role_arn": connection.role_arn},
+        )
+        sync = bool(getattr(settings, "Q_CLUSTER", {}).get("sync", False))
+        actor_id = actor.pk if actor is not None and getattr(actor, "is_authenticated", False) else None
+        connection_id = connection.pk
+        transaction.on_commit(
+            lambda: async_task(
+                "connections.tasks.validate_connection",
+                connection_id,
+                actor_id,
+                task_name=validation_task_name(connection_id),
+                sync=sync,
+            )
+        )

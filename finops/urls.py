@@ -10,5 +10,7 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
+    path("connections/", include("connections.urls")),
+    path("support/", include("connections.support_urls")),
     path("", include("finops.dashboards.urls")),
 ]
