@@ -165,6 +165,12 @@ def overhead_for_connection(connection: AwsConnection, **assumptions: Any) -> di
     if not requests:
         requests = events.filter(record_kind="metric").aggregate(n=Sum("requests"))["n"] or 0
     models = events.exclude(model_id="").values("model_id").distinct().count()
+    # Only the sources this connection uses cost anything: no CUR bucket, no CUR storage; logs
+    # delivered to S3 only are not ingested into CloudWatch Logs.
+    if not connection.cur_bucket:
+        assumptions.setdefault("cur_gb", 0)
+    if not connection.log_group_arn:
+        assumptions.setdefault("avg_log_bytes", 0)
     result = estimate_monthly_overhead(
         regions=len(connection.regions or []) or 1,
         models=models,

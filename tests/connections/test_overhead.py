@@ -82,9 +82,15 @@ def event(tenant: Tenant, *, days_ago: int, requests: int, kind: str = "request"
     )
 
 
-def connection(tenant: Tenant) -> AwsConnection:
+def connection(tenant: Tenant, **fields: Any) -> AwsConnection:
+    values: dict[str, Any] = {
+        "cur_bucket": "acme-cur",
+        "cur_export_name": "bedrock-cur2",
+        "log_group_arn": "arn:aws:logs:us-east-1:111122223333:log-group:/aws/bedrock/invocations",
+    }
+    values.update(fields)
     return AwsConnection.objects.create(
-        tenant=tenant, name="prod", account_id="111122223333", regions=["us-east-1", "us-west-2"]
+        tenant=tenant, name="prod", account_id="111122223333", regions=["us-east-1", "us-west-2"], **values
     )
 
 
@@ -119,3 +125,16 @@ def test_metric_buckets_count_when_there_are_no_request_rows(tenant: Tenant):
 
     assert result["inputs"]["requests_in_window"] == 3_000
     assert result["inputs"]["daily_requests"] == 100
+
+
+def test_sources_the_connection_does_not_use_cost_nothing(tenant: Tenant):
+    conn = connection(tenant, cur_bucket="", cur_export_name="", log_group_arn="")
+    event(tenant, days_ago=1, requests=600)
+
+    result = overhead_for_connection(conn)
+
+    # No CUR bucket: no CUR storage; no log group (logs to S3 only or none): no CloudWatch Logs ingestion.
+    assert lines(result)["cur_storage"] == Decimal("0.00")
+    assert lines(result)["log_ingestion"] == Decimal("0.00")
+    # 1 model, 2 regions: 1 x 2 x 9 x 24 x 30 = 12,960 metrics -> $0.1296; ListMetrics 1,440 -> $0.0144
+    assert result["total_usd"] == Decimal("0.14")
