@@ -227,7 +227,8 @@ CALLER_IDENTITY = b"""<GetCallerIdentityResponse xmlns="https://sts.amazonaws.co
 
 @pytest.fixture
 def local_emulator() -> Iterator[tuple[str, list[dict[str, str]]]]:
-    """A tiny local STS emulator on 127.0.0.1 (moto's server mode needs flask, not installed here)."""
+    """A tiny local STS emulator on 127.0.0.1 that records what reaches it (the full moto-server run is in
+    test_validation.py)."""
     seen: list[dict[str, str]] = []
 
     class Handler(BaseHTTPRequestHandler):
