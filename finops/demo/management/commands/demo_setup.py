@@ -11,8 +11,8 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
-from connections.models import Membership
-from connections.services import membership_grant, tenant_get_or_create
+from connections.models import AwsConnection, Membership
+from connections.services import connection_create, membership_grant, tenant_get_or_create
 from finops.demo.generator import generate_demo
 from finops.ledger.models import SpendEvent
 from ingestion.models import ImportRun
@@ -62,6 +62,22 @@ class Command(BaseCommand):
             say(f"Tenant {tenant.slug!r} already has {loaded:,} ledger rows; skipping the import.")
         else:
             self._import(tenant, summary)
+
+        if not AwsConnection.objects.filter(tenant=tenant).exists():
+            connection = connection_create(
+                tenant=tenant,
+                name="acme-prod",
+                account_id="111111111111",
+                regions=["us-east-1", "us-west-2", "eu-west-1"],
+                cur_bucket="acme-cur-bucket",
+                cur_prefix="cur2",
+                cur_export_name="bedrock-cur2",
+                log_group_arn="arn:aws:logs:us-east-1:111111111111:log-group:/aws/bedrock/modelinvocations",
+            )
+            say(
+                f"Created a sample AWS connection {connection.name!r} (pending: no role deployed) at "
+                f"/connections/{connection.pk}/"
+            )
 
         staff = self._user(*STAFF, is_staff=True)
         admin = self._user(*CUSTOMER_ADMIN, is_staff=False)
