@@ -120,14 +120,12 @@ def _pairwise(combos: list[Options]) -> list[Options]:
     return chosen
 
 
-# Deploying all 288 combinations in moto (288 role stacks + 72 member-role stacks) took 80 s on this
-# 2-core machine, and CI runs the suite twice. So moto deploys a greedy pairwise cover (12
-# combinations, ~4 s): every value of every option, and every pair of values, is deployed at least
-# once. The static checks (read verbs, scoping, trust) still run on all 288.
-# FINOPS_DEPLOY_ALL_COMBINATIONS=1 deploys the full product.
-DEPLOYED_COMBINATIONS = (
-    ALL_COMBINATIONS if os.environ.get("FINOPS_DEPLOY_ALL_COMBINATIONS") else _pairwise(ALL_COMBINATIONS)
-)
+# The issue asks for every combination to deploy, so every combination is deployed: all 288 role
+# stacks plus the 72 member-role stacks took about 80 s on this 2-core machine, well inside CI's time.
+# FINOPS_DEPLOY_PAIRWISE=1 deploys only a greedy pairwise cover (12 combinations, ~4 s: every value of
+# every option, and every pair of values, at least once) for a quick local run; the static checks
+# (read verbs, scoping, trust) always run on all 288.
+DEPLOYED_COMBINATIONS = _pairwise(ALL_COMBINATIONS) if os.environ.get("FINOPS_DEPLOY_PAIRWISE") else ALL_COMBINATIONS
 
 
 def make_connection(options: Options = Options(), **overrides: Any) -> AwsConnection:
