@@ -6,6 +6,7 @@ import secrets
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 
@@ -187,6 +188,21 @@ class AwsConnection(models.Model):
             if stored is not None and stored != self.external_id:
                 raise ValueError("The ExternalId of a connection never changes; create a new connection instead.")
         super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        """Checks across fields, run by every path that validates a connection (services, forms, admin)."""
+        if self.log_group_arn and not self.log_group_arn.startswith("arn:aws"):
+            raise ValidationError(
+                {
+                    "log_group_arn": "Paste the log group ARN, e.g. arn:aws:logs:us-east-1:123456789012:"
+                    "log-group:/aws/bedrock/invocations"
+                }
+            )
+        if self.cur_bucket and not self.cur_export_name:
+            raise ValidationError({"cur_export_name": "Give the CUR 2.0 export name together with its bucket."})
+        for region in self.regions or []:
+            if not isinstance(region, str) or not region.count("-") >= 2:
+                raise ValidationError({"regions": f"{region!r} is not an AWS region code such as us-east-1."})
 
     @property
     def is_organization(self) -> bool:

@@ -6,7 +6,6 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.text import slugify
 from django_q.tasks import async_task
@@ -87,20 +86,8 @@ CONNECTION_EDITABLE_FIELDS = (
 
 
 def _clean_connection(connection: AwsConnection) -> None:
-    """Model validation with messages that name the field; raises ValidationError."""
+    """Model validation (fields and AwsConnection.clean) with messages that name the field."""
     connection.full_clean(exclude=["tenant"])
-    if connection.log_group_arn and not connection.log_group_arn.startswith("arn:aws"):
-        raise ValidationError(
-            {
-                "log_group_arn": "Paste the log group ARN, e.g. arn:aws:logs:us-east-1:123456789012:"
-                "log-group:/aws/bedrock/invocations"
-            }
-        )
-    if connection.cur_bucket and not connection.cur_export_name:
-        raise ValidationError({"cur_export_name": "Give the CUR 2.0 export name together with its bucket."})
-    for region in connection.regions:
-        if not isinstance(region, str) or not region.count("-") >= 2:
-            raise ValidationError({"regions": f"{region!r} is not an AWS region code such as us-east-1."})
 
 
 def connection_create(*, tenant: Tenant, actor: AbstractBaseUser | None = None, **fields: Any) -> AwsConnection:
