@@ -3,7 +3,9 @@ rows whose (tenant, dedupe_key) is already there, so loading the same data twice
 
 from __future__ import annotations
 
+import hashlib
 import json
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -33,8 +35,20 @@ def _with_defaults(
     return values
 
 
-def insert_events(rows: list[dict[str, Any]], *, tenant_id: int, import_run_id: int | None) -> tuple[int, int]:
-    """Insert rows; return (inserted, duplicates). Call inside a transaction."""
+@dataclass
+class Loaded:
+    inserted: int = 0
+    unchanged: int = 0  # already in the ledger from an earlier delivery, identical: kept, now this run's
+    duplicates: int = 0  # twice in this run, or (requests) already loaded
+
+
+def insert_events(
+    rows: list[dict[str, Any]], *, tenant_id: int, import_run_id: int | None, claim: bool = False
+) -> Loaded:
+    """Insert rows, skipping those whose (tenant, dedupe_key) exists. Call inside a transaction.
+
+    With `claim`, an identical row from an earlier run is taken over by this run instead of being
+    skipped, so that a re-delivered billing period can then drop exactly the rows it no longer has."""
     unique: dict[str, dict[str, Any]] = {}
     for row in rows:
         unique.setdefault(row["dedupe_key"], row)
@@ -44,13 +58,14 @@ def insert_events(rows: list[dict[str, Any]], *, tenant_id: int, import_run_id: 
         _with_defaults(r, defaults=defaults, tenant_id=tenant_id, import_run_id=import_run_id) for r in unique.values()
     ]
     if not prepared:
-        return 0, in_batch_duplicates
+        return Loaded(duplicates=in_batch_duplicates)
     with transaction.atomic():
         if connection.vendor == "postgresql":
-            inserted = _copy_insert(prepared)
+            result = _copy_insert(prepared, claim=claim)
         else:
-            inserted = _bulk_insert(prepared, tenant_id=tenant_id)  # SQLite
-    return inserted, in_batch_duplicates + len(prepared) - inserted
+            result = _bulk_insert(prepared, tenant_id=tenant_id, import_run_id=import_run_id, claim=claim)  # SQLite
+    result.duplicates += in_batch_duplicates + len(prepared) - result.inserted - result.unchanged
+    return result
 
 
 def _sqlite_converters() -> list[Any]:
@@ -74,20 +89,49 @@ def _sqlite_converters() -> list[Any]:
     return converters
 
 
-def _bulk_insert(prepared: list[dict[str, Any]], *, tenant_id: int) -> int:
+def _existing_runs(keys: list[str], *, tenant_id: int) -> dict[str, int | None]:
+    found: dict[str, int | None] = {}
+    table = SpendEvent._meta.db_table
+    with connection.cursor() as cursor:
+        for offset in range(0, len(keys), 500):
+            chunk = keys[offset : offset + 500]
+            marks = ", ".join("?" for _ in chunk)
+            cursor.execute(
+                f'SELECT "dedupe_key", "import_run_id" FROM {table} '
+                f'WHERE "tenant_id" = ? AND "dedupe_key" IN ({marks})',
+                [tenant_id, *chunk],
+            )
+            found.update(cursor.fetchall())
+    return found
+
+
+def _bulk_insert(prepared: list[dict[str, Any]], *, tenant_id: int, import_run_id: int | None, claim: bool) -> Loaded:
     """INSERT OR IGNORE: rows whose (tenant, dedupe_key) exists are skipped by the unique constraint."""
     columns = _columns()
     converters = _sqlite_converters()
     names = ", ".join(f'"{column}"' for _, column in columns)
     marks = ", ".join("?" for _ in columns)
+    table = SpendEvent._meta.db_table
+    claimed: list[str] = []
+    if claim:
+        existing = _existing_runs([row["dedupe_key"] for row in prepared], tenant_id=tenant_id)
+        claimed = [key for key, run in existing.items() if run != import_run_id]
+        prepared = [row for row in prepared if row["dedupe_key"] not in existing]
     values = [
         [conv(row[attname]) if conv else row[attname] for (attname, _), conv in zip(columns, converters, strict=True)]
         for row in prepared
     ]
     with connection.cursor() as cursor:
+        for offset in range(0, len(claimed), 500):
+            chunk = claimed[offset : offset + 500]
+            cursor.execute(
+                f'UPDATE {table} SET "import_run_id" = ? WHERE "tenant_id" = ? AND "dedupe_key" IN '
+                f"({', '.join('?' for _ in chunk)})",
+                [import_run_id, tenant_id, *chunk],
+            )
         before = connection.connection.total_changes
-        cursor.executemany(f"INSERT OR IGNORE INTO {SpendEvent._meta.db_table} ({names}) VALUES ({marks})", values)
-        return connection.connection.total_changes - before
+        cursor.executemany(f"INSERT OR IGNORE INTO {table} ({names}) VALUES ({marks})", values)
+        return Loaded(inserted=connection.connection.total_changes - before, unchanged=len(claimed))
 
 
 def _copy_value(value: Any) -> Any:
@@ -96,7 +140,7 @@ def _copy_value(value: Any) -> Any:
     return value
 
 
-def _copy_insert(prepared: list[dict[str, Any]]) -> int:
+def _copy_insert(prepared: list[dict[str, Any]], *, claim: bool) -> Loaded:
     columns = _columns()
     names = ", ".join(f'"{column}"' for _, column in columns)
     table = SpendEvent._meta.db_table
@@ -109,13 +153,36 @@ def _copy_insert(prepared: list[dict[str, Any]]) -> int:
         with cursor.copy(f"COPY {STAGE_TABLE} ({names}) FROM STDIN") as copy:
             for row in prepared:
                 copy.write_row([_copy_value(row[attname]) for attname, _ in columns])
-        cursor.execute(
-            f"INSERT INTO {table} ({names}) SELECT {names} FROM {STAGE_TABLE} "
-            f'ON CONFLICT ("tenant_id", "dedupe_key") DO NOTHING'
-        )
-        inserted = cursor.rowcount
+        if claim:
+            # xmax = 0 tells a fresh row from one taken over; rows this run already has are not returned.
+            cursor.execute(
+                f"INSERT INTO {table} ({names}) SELECT {names} FROM {STAGE_TABLE} "
+                f'ON CONFLICT ("tenant_id", "dedupe_key") DO UPDATE SET "import_run_id" = EXCLUDED."import_run_id" '
+                f'WHERE {table}."import_run_id" IS DISTINCT FROM EXCLUDED."import_run_id" '
+                "RETURNING (xmax = 0)"
+            )
+            fresh = [row[0] for row in cursor.fetchall()]
+            result = Loaded(inserted=sum(fresh), unchanged=len(fresh) - sum(fresh))
+        else:
+            cursor.execute(
+                f"INSERT INTO {table} ({names}) SELECT {names} FROM {STAGE_TABLE} "
+                f'ON CONFLICT ("tenant_id", "dedupe_key") DO NOTHING'
+            )
+            result = Loaded(inserted=cursor.rowcount)
         cursor.execute(f"TRUNCATE {STAGE_TABLE}")
-    return inserted
+    return result
+
+
+def lock_billing_period(*, tenant_id: int, billing_period: date) -> None:
+    """Serialise replacements of one (tenant, billing period): a second import of the same period
+    waits here until the first commits, then replaces its rows. Held to the end of the transaction.
+    SQLite needs nothing: its write transactions are already one at a time (BEGIN IMMEDIATE)."""
+    if connection.vendor != "postgresql":
+        return
+    digest = hashlib.sha256(f"cur-period:{tenant_id}:{billing_period.isoformat()}".encode()).digest()
+    key = int.from_bytes(digest[:8], "big", signed=True)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
 
 
 def delete_billed_period(*, tenant_id: int, billing_period: date, keep_import_run_id: int | None) -> int:

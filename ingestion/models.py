@@ -17,6 +17,7 @@ class ImportRun(models.Model):
         SUCCEEDED = "succeeded", "Succeeded"
         PARTIAL = "partial", "Succeeded with rejected rows"
         FAILED = "failed", "Failed"
+        INTERRUPTED = "interrupted", "Interrupted"
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="import_runs")
     source = models.CharField(max_length=20, choices=Source.choices)
@@ -28,10 +29,19 @@ class ImportRun(models.Model):
     rows_skipped = models.PositiveIntegerField(default=0, help_text="Not Bedrock, or already loaded.")
     rows_rejected = models.PositiveIntegerField(default=0)
     rows_replaced = models.PositiveIntegerField(default=0, help_text="Billed rows removed by a restatement.")
+    rows_unchanged = models.PositiveIntegerField(
+        default=0, help_text="Billed rows re-delivered identical to the rows already loaded (kept as they were)."
+    )
+    rows_flagged = models.PositiveIntegerField(default=0, help_text="Rows loaded with a warning (see warnings).")
+    warnings = models.JSONField(default=list, blank=True, help_text="Samples of rows loaded with a warning.")
     skipped_reasons = models.JSONField(default=dict, blank=True)
     rejected_samples = models.JSONField(default=list, blank=True)
     message = models.TextField(blank=True)
     started_at = models.DateTimeField(auto_now_add=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True, help_text="Last progress saved by the running import.")
+    process = models.CharField(
+        max_length=255, blank=True, help_text="host:pid:start of the process running the import (to detect a dead one)."
+    )
     finished_at = models.DateTimeField(null=True, blank=True)
     duration_seconds = models.FloatField(null=True, blank=True)
 

@@ -15,6 +15,7 @@ from typing import Any
 from finops.ledger.catalog import Catalog, CatalogModel
 from ingestion.parsers.principals import Principal, parse_principal
 from ingestion.parsers.usage_types import UsageType, parse_usage_type
+from ingestion.validation import MAX_TOKENS, validate_event
 
 TOKEN_FIELDS = {
     "input": "input_tokens",
@@ -53,7 +54,7 @@ def map_dimensions(mapping: Mapping[str, list[str]], *sources: Mapping[str, str]
             wanted = _norm_key(key)
             value = next((lookup[wanted] for lookup in lookups if wanted in lookup), None)
             if value:
-                result[dimension] = str(value)[:255]
+                result[dimension] = str(value)
                 break
     return result
 
@@ -72,27 +73,36 @@ def _model_fields(model: CatalogModel | None) -> dict[str, str]:
 def _model_reference(token: str | None, marketplace: bool, product: Mapping[str, str]) -> str:
     """What names the model on a bill line we could not resolve (blank on tax, credit and fee lines)."""
     if token:
-        return token[:255]
+        return token
     if marketplace:
-        return (product.get("product_name") or product.get("model") or "")[:255]
+        return product.get("product_name") or product.get("model") or ""
     return ""
 
 
 def _principal_fields(arn: str) -> dict[str, str]:
     principal = _principal(arn)
     if principal is None:
-        return {"iam_principal": arn[:512], "principal_type": "", "principal_name": "", "role_name": ""}
+        return {"iam_principal": arn, "principal_type": "", "principal_name": "", "role_name": ""}
     return {
-        "iam_principal": arn[:512],
+        "iam_principal": arn,
         "principal_type": principal.principal_type,
-        "principal_name": principal.principal_name[:255],
-        "role_name": principal.role_name[:128],
+        "principal_name": principal.principal_name,
+        "role_name": principal.role_name,
     }
 
 
 def _stable_key(prefix: str, parts: Iterable[Any]) -> str:
-    digest = hashlib.sha256(json.dumps(list(parts), default=str, separators=(",", ":")).encode()).hexdigest()
+    text = json.dumps(list(parts), default=str, separators=(",", ":"), sort_keys=True)
+    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
     return f"{prefix}:{digest[:48]}"
+
+
+def request_dedupe_key(request_id: str) -> str:
+    """A request's key: its id as delivered, or a hash of the whole id when it would not fit, so two
+    long ids that share a beginning stay two requests."""
+    if len(request_id) <= 124:
+        return f"req:{request_id}"
+    return "reqh:" + hashlib.sha256(request_id.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def token_scale(
@@ -118,6 +128,50 @@ def token_scale(
     return None, pricing_unit or "unknown"
 
 
+# Ledger field -> the name it has in the delivered file, so a rejection names what the user can find.
+CUR_LABELS = {
+    "account_id": "line_item_usage_account_id",
+    "region": "product_region_code",
+    "model_ref": "line_item_usage_type (model)",
+    "operation": "line_item_operation",
+    "usage_type": "line_item_usage_type",
+    "line_item_type": "line_item_line_item_type",
+    "inference_profile_arn": "line_item_resource_id",
+    "cost_usd": "line_item_unblended_cost",
+    "list_cost_usd": "pricing_public_on_demand_cost",
+    "units": "line_item_usage_amount",
+    "unit": "pricing_unit",
+    "iam_principal": "line_item_iam_principal",
+    "principal_name": "line_item_iam_principal (name)",
+    "role_name": "line_item_iam_principal (role)",
+    "user_id": "line_item_user_identifier",
+    "tags": "tags",
+    "usage_start": "line_item_usage_start_date",
+    "usage_end": "line_item_usage_end_date",
+    **{f: f"tags ({f} tag value)" for f in DIMENSIONS if f != "user_id"},
+    **{f: f"line_item_usage_amount as {f.replace('_', ' ')}" for f in TOKEN_FIELDS.values()},
+}
+LOG_LABELS = {
+    "account_id": "accountId",
+    "region": "region",
+    "inference_region": "inferenceRegion",
+    "model_ref": "modelId",
+    "operation": "operation",
+    "inference_profile_arn": "modelId",
+    "iam_principal": "identity.arn",
+    "principal_name": "identity.arn (name)",
+    "role_name": "identity.arn (role)",
+    "request_id": "requestId",
+    "error_code": "errorCode",
+    "tags": "requestMetadata",
+    "cost_usd": "estimated cost",
+    "usage_start": "timestamp",
+    **{f: f"requestMetadata ({f} value)" for f in DIMENSIONS},
+}
+NEGATIVE_USAGE = "negative usage amount on a usage line: cost kept, tokens not counted"
+NO_COUNTS = "no token counts in the record: usage unknown, left unpriced"
+
+
 def normalize_cur_row(raw: dict[str, Any], *, catalog: Catalog, mapping: Mapping[str, list[str]]) -> dict[str, Any]:
     usage = _usage_type(raw["usage_type"])
     product: dict[str, str] = raw.get("product") or {}
@@ -132,6 +186,7 @@ def normalize_cur_row(raw: dict[str, Any], *, catalog: Catalog, mapping: Mapping
     amount: Decimal | None = raw.get("usage_amount")
     cost: Decimal = raw["unblended_cost"]
     region = usage.region or raw.get("region_code") or ""
+    resource_id = raw.get("resource_id", "")
     fields: dict[str, Any] = {
         "record_kind": "billed_line",
         "cost_basis": "billed",
@@ -139,30 +194,33 @@ def normalize_cur_row(raw: dict[str, Any], *, catalog: Catalog, mapping: Mapping
         "usage_end": raw["usage_end"],
         "usage_date": raw["usage_start"].date(),
         "billing_period": raw["billing_period"],
-        "account_id": raw.get("usage_account_id", "")[:12],
+        "account_id": raw.get("usage_account_id", ""),
         "region": region,
         "inference_region": "",
         "route": usage.route if usage.category == "tokens" else "",
         "model_ref": "" if model else _model_reference(usage.model_token, usage.is_marketplace, product),
-        "operation": raw.get("operation", "")[:64],
-        "usage_type": raw["usage_type"][:128],
+        "operation": raw.get("operation", ""),
+        "usage_type": raw["usage_type"],
         "token_type": usage.token_type or "",
-        "line_item_type": line_type[:32],
+        "line_item_type": line_type,
         "service_tier": usage.service_tier,
-        "inference_profile_arn": raw["resource_id"] if "inference-profile/" in raw.get("resource_id", "") else "",
+        "inference_profile_arn": resource_id if "inference-profile/" in resource_id else "",
         "cost_usd": cost,
         "list_cost_usd": raw.get("public_on_demand_cost"),
         "units": amount,
-        "unit": raw.get("pricing_unit", "")[:32],
+        "unit": raw.get("pricing_unit", ""),
         "requests": 0,
         "tags": {**{f"resource_tags/{k}": v for k, v in raw.get("resource_tags", {}).items()}, **raw.get("tags", {})},
         **_model_fields(model),
         **_principal_fields(raw.get("iam_principal", "")),
     }
     if raw.get("user_identifier"):
-        fields["user_id"] = raw["user_identifier"][:255]
+        fields["user_id"] = raw["user_identifier"]
     token_field = TOKEN_FIELDS.get(usage.token_type or "")
-    if token_field and line_type in USAGE_LINE_TYPES and amount is not None:
+    if token_field and line_type in USAGE_LINE_TYPES and amount is not None and amount < 0:
+        # Usage cannot be negative; the dollars are AWS's to state, so they stay, flagged.
+        fields["data_issue"] = NEGATIVE_USAGE
+    elif token_field and line_type in USAGE_LINE_TYPES and amount is not None:
         per_token = None
         if model is not None:
             price = catalog.price(
@@ -177,17 +235,26 @@ def normalize_cur_row(raw: dict[str, Any], *, catalog: Catalog, mapping: Mapping
         scale, unit_label = token_scale(
             pricing_unit=raw.get("pricing_unit", ""), amount=amount, cost=cost, catalog_per_token=per_token
         )
-        fields["unit"] = unit_label[:32]
+        fields["unit"] = unit_label
         if scale is not None:
-            fields[token_field] = int((amount * scale).to_integral_value(rounding=ROUND_HALF_UP))
+            tokens = (amount * scale).to_integral_value(rounding=ROUND_HALF_UP)
+            if tokens > MAX_TOKENS:
+                raise ValueError(
+                    f"line_item_usage_amount={amount} {SCALE_LABELS[scale]} is {tokens:,} tokens, out of range "
+                    f"(at most {MAX_TOKENS:,} per line)"
+                )
+            fields[token_field] = int(tokens)
     elif usage.token_type == "model_unit_hour":
         fields["unit"] = "model-unit hours"
     elif usage.token_type == "image":
         fields["unit"] = "images"
     dims = map_dimensions(mapping, raw.get("tags", {}), raw.get("resource_tags", {}))
     fields.update({k: v for k, v in dims.items() if not fields.get(k)})
-    identity = {k: v for k, v in raw.items() if k not in {"file", "line", "product", "resource_tags", "tags"}}
-    fields["dedupe_key"] = _stable_key("cur", sorted(identity.items()))
+    validate_event(fields, labels=CUR_LABELS)
+    identity = {k: v for k, v in raw.items() if k not in {"file", "line"}}
+    # Every delivered value and every stored one: a re-delivery that changes anything (a cost, a
+    # tag, the tenant's tag mapping) is a different row; an identical one is the same row.
+    fields["dedupe_key"] = _stable_key("cur", [sorted(identity.items()), sorted(fields.items())])
     return fields
 
 
@@ -209,7 +276,10 @@ def normalize_log_record(raw: dict[str, Any], *, catalog: Catalog, mapping: Mapp
     }
     cost: Decimal | None = None
     unpriced = False
-    if model is not None:
+    issue = ""
+    if raw.get("counts_missing") and not raw.get("error_code"):
+        unpriced, issue = True, NO_COUNTS
+    elif model is not None:
         cost, missing = catalog.estimate(
             model_id=model.model_id, tokens=tokens, on=start.date(), route=ref.route, service_tier=tier, region=region
         )
@@ -224,19 +294,19 @@ def normalize_log_record(raw: dict[str, Any], *, catalog: Catalog, mapping: Mapp
     fields: dict[str, Any] = {
         "record_kind": "request",
         "cost_basis": "estimated",
-        "dedupe_key": f"req:{raw['request_id']}"[:128],
+        "dedupe_key": request_dedupe_key(raw["request_id"]),
         "usage_start": start,
         "usage_end": start + timedelta(milliseconds=latency) if latency else start,
         "usage_date": start.date(),
         "billing_period": start.date().replace(day=1),
-        "account_id": raw.get("account_id", "")[:12],
+        "account_id": raw.get("account_id", ""),
         "region": region,
         "inference_region": raw.get("inference_region") or region,
         "route": ref.route,
-        "model_ref": "" if model else raw["model_id"][:255],
-        "operation": raw.get("operation", "")[:64],
+        "model_ref": "" if model else raw["model_id"],
+        "operation": raw.get("operation", ""),
         "service_tier": tier if tier in {"standard", "batch", "flex", "priority", "reserved"} else "standard",
-        "inference_profile_arn": ref.inference_profile_arn[:255],
+        "inference_profile_arn": ref.inference_profile_arn,
         "input_tokens": tokens["input"],
         "output_tokens": tokens["output"],
         "cache_read_tokens": tokens["cache_read"],
@@ -247,13 +317,14 @@ def normalize_log_record(raw: dict[str, Any], *, catalog: Catalog, mapping: Mapp
         "latency_ms": latency,
         "cost_usd": cost,
         "unpriced": unpriced,
-        "request_id": raw["request_id"][:64],
+        "data_issue": issue,
+        "request_id": raw["request_id"],
         "tags": metadata,
         "prompt_hash": raw.get("prompt_hash", ""),
         "response_hash": raw.get("response_hash", ""),
-        "error_code": raw.get("error_code", "")[:64],
+        "error_code": raw.get("error_code", ""),
         **_model_fields(model),
         **_principal_fields(raw.get("identity_arn", "")),
     }
     fields.update(map_dimensions(mapping, metadata))
-    return fields
+    return validate_event(fields, labels=LOG_LABELS)

@@ -1,13 +1,13 @@
 """Import files into the ledger: find files, parse (pure), normalise (pure), load (bulk), record
 an ImportRun and an audit entry. Safe to re-run: request rows are unique by request id, and a CUR
-billing period re-delivered replaces that period's billed rows in one transaction."""
+billing period re-delivered replaces that period's billed rows in one transaction (an identical
+re-delivery changes nothing). A damaged file loads nothing; a bad row is rejected with its file,
+line and reason while the rest of its file loads."""
 
 from __future__ import annotations
 
 import time
-from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -15,21 +15,28 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.utils import timezone
 
 from connections.models import Tenant
-from connections.services import audit_log_record
 from finops.ledger.catalog import Catalog
 from finops.ledger.selectors import catalog_load
-from ingestion.loader import delete_billed_period, insert_events
+from ingestion.loader import delete_billed_period, insert_events, lock_billing_period
 from ingestion.models import ImportRun
 from ingestion.normalize import normalize_cur_row, normalize_log_record
 from ingestion.parsers.common import Batch, FileUnreadable, Rejected
-from ingestion.parsers.cur import CurFile, discover_cur_files, iter_cur_file
+from ingestion.parsers.cur import CurFile, discover_cur_files, file_billing_periods, iter_cur_file
 from ingestion.parsers.invocation_logs import discover_log_files, iter_log_file
+from ingestion.runs import (
+    Tally,
+    import_runs_mark_interrupted,
+    run_end,
+    run_end_after_error,
+    run_progress,
+    run_start,
+)
+
+__all__ = ["import_cur", "import_invocation_logs", "import_runs_mark_interrupted", "iter_rejected", "tenant_hash_key"]
 
 Progress = Callable[[str], None]
-MAX_REJECTED_SAMPLES = 200
 
 
 def tenant_hash_key(tenant: Tenant) -> bytes:
@@ -37,103 +44,104 @@ def tenant_hash_key(tenant: Tenant) -> bytes:
     return f"{tenant.hash_secret}:{settings.FINOPS_HASH_PEPPER}".encode()
 
 
-@dataclass
-class _Tally:
-    read: int = 0
-    loaded: int = 0
-    rejected: int = 0
-    replaced: int = 0
-    skipped: Counter[str] = field(default_factory=Counter)
-    samples: list[Rejected] = field(default_factory=list)
-    files: list[dict[str, Any]] = field(default_factory=list)
-
-    def add_rejected(self, items: list[Rejected]) -> None:
-        self.rejected += len(items)
-        room = MAX_REJECTED_SAMPLES - len(self.samples)
-        if room > 0:
-            self.samples.extend(items[:room])
-
-
 class _GroupFailed(Exception):
     pass
 
 
-def _start_run(tenant: Tenant, source: str, actor: AbstractBaseUser | None) -> ImportRun:
-    return ImportRun.objects.create(
-        tenant=tenant, source=source, actor_label=actor.get_username() if actor else "system"
-    )
-
-
-def _finish_run(run: ImportRun, tally: _Tally, started: float, *, fatal: str = "") -> ImportRun:
-    run.rows_read = tally.read
-    run.rows_loaded = tally.loaded
-    run.rows_rejected = tally.rejected
-    run.rows_replaced = tally.replaced
-    run.rows_skipped = sum(tally.skipped.values())
-    run.skipped_reasons = dict(tally.skipped)
-    run.rejected_samples = [r.as_dict() for r in tally.samples]
-    run.files = tally.files
-    failed_files = [f for f in tally.files if f.get("error")]
-    parsed = tally.read - tally.rejected
-    if fatal or (tally.files and len(failed_files) == len(tally.files)) or (tally.read and parsed == 0):
-        run.status = ImportRun.Status.FAILED
-    elif tally.rejected or failed_files:
-        run.status = ImportRun.Status.PARTIAL
-    else:
-        run.status = ImportRun.Status.SUCCEEDED
-    run.message = fatal or "; ".join(f["error"] for f in failed_files)[:2000]
-    run.finished_at = timezone.now()
-    run.duration_seconds = round(time.monotonic() - started, 3)
-    run.save()
-    return run
-
-
-def _end_run(
-    run: ImportRun, tally: _Tally, started: float, actor: AbstractBaseUser | None, *, fatal: str = ""
-) -> ImportRun:
-    """Record the outcome and audit it (`import.cur` / `import.invocation_logs`): every data pull is audited."""
-    run = _finish_run(run, tally, started, fatal=fatal)
-    audit_log_record(
-        tenant=run.tenant,
-        actor=actor,
-        action=f"import.{run.source}",
-        target=f"import run {run.pk}",
-        details={
-            "status": run.status,
-            "files": len(run.files),
-            "read": run.rows_read,
-            "loaded": run.rows_loaded,
-            "skipped": run.rows_skipped,
-            "rejected": run.rows_rejected,
-            "replaced": run.rows_replaced,
-        },
-    )
-    return run
-
-
 def _normalise_batch(
     batch: Batch, normaliser: Callable[..., dict[str, Any]], catalog: Catalog, mapping: dict[str, list[str]]
-) -> tuple[list[dict[str, Any]], list[Rejected]]:
+) -> tuple[list[dict[str, Any]], list[Rejected], list[Rejected]]:
+    """(ledger rows, rejected, loaded with a warning)."""
     rows: list[dict[str, Any]] = []
     rejected: list[Rejected] = []
+    warnings: list[Rejected] = []
     for raw in batch.rows:
+        file, line = raw.get("file", "?"), raw.get("line", 0)
         try:
-            rows.append(normaliser(raw, catalog=catalog, mapping=mapping))
-        except (ValueError, KeyError, TypeError) as exc:
-            rejected.append(Rejected(raw.get("file", "?"), raw.get("line", 0), f"cannot normalise: {exc}"))
-    return rows, rejected
+            row = normaliser(raw, catalog=catalog, mapping=mapping)
+        except (ValueError, KeyError, TypeError, ArithmeticError) as exc:
+            reason = str(exc) if isinstance(exc, ValueError) else f"cannot normalise: {exc!r}"
+            rejected.append(Rejected(file, line, reason))
+            continue
+        if row.get("data_issue"):
+            warnings.append(Rejected(file, line, row["data_issue"]))
+        rows.append(row)
+    return rows, rejected, warnings
 
 
 # --- CUR ----------------------------------------------------------------------------------------
 
 
-def _group_cur_files(files: list[CurFile]) -> list[tuple[date | None, list[CurFile]]]:
-    """One group per billing period named in the path (replaced together); loose files alone."""
-    groups: dict[Any, list[CurFile]] = {}
+def _delivery_period(item: CurFile) -> date:
+    """The billing period a file delivers: from its manifest or BILLING_PERIOD= path, else the one
+    most of its rows name. Never from a single row's value."""
+    if item.billing_period is not None:
+        return item.billing_period
+    periods = file_billing_periods(item.path)
+    if not periods:
+        raise FileUnreadable(f"{item.path}: no row names a billing period, so the file cannot replace one")
+    ranked = periods.most_common(2)
+    if len(ranked) == 2 and ranked[0][1] == ranked[1][1]:
+        raise FileUnreadable(
+            f"{item.path}: as many rows name billing period {ranked[0][0]:%Y-%m} as {ranked[1][0]:%Y-%m}; put the "
+            "file under a BILLING_PERIOD=YYYY-MM folder (or import it through its manifest) so the period it "
+            "replaces is known"
+        )
+    return ranked[0][0]
+
+
+def _cur_groups(files: list[CurFile], tally: Tally, say: Progress) -> list[tuple[date, list[CurFile]]]:
+    """One group per billing period, replaced together; a file whose period cannot be told is reported."""
+    groups: dict[date, list[CurFile]] = {}
     for item in files:
-        key = item.billing_period if item.billing_period is not None else ("file", str(item.path))
-        groups.setdefault(key, []).append(item)
-    return [(k if isinstance(k, date) else None, v) for k, v in groups.items()]
+        try:
+            period = _delivery_period(item)
+        except FileUnreadable as exc:
+            say(f"    ERROR: {exc}")
+            tally.files.append({"path": str(item.path), "billing_period": "?", "error": str(exc)})
+            continue
+        groups.setdefault(period, []).append(item)
+    return sorted(groups.items())
+
+
+def _load_cur_file(
+    item: CurFile,
+    *,
+    period: date,
+    tally: Tally,
+    context: dict[str, Any],
+    say: Progress,
+) -> None:
+    label = f"{period:%Y-%m}"
+    for batch in iter_cur_file(item.path, batch_size=context["batch_size"]):
+        tally.read += batch.read
+        tally.skipped.update(batch.skipped)
+        tally.add_rejected(batch.rejected)
+        in_period: list[dict[str, Any]] = []
+        for raw in batch.rows:
+            if raw["billing_period"] == period:
+                in_period.append(raw)
+            else:
+                tally.add_rejected(
+                    [
+                        Rejected(
+                            raw["file"],
+                            raw["line"],
+                            f"the row is in billing period {raw['billing_period']:%Y-%m} but the file delivers "
+                            f"{label}; a delivery replaces only its own period, so the row is not loaded",
+                        )
+                    ]
+                )
+        batch.rows = in_period
+        rows, bad, warnings = _normalise_batch(batch, normalize_cur_row, context["catalog"], context["mapping"])
+        tally.add_rejected(bad)
+        tally.add_warnings(warnings)
+        loaded = insert_events(rows, tenant_id=context["tenant_id"], import_run_id=context["run_id"], claim=True)
+        tally.loaded += loaded.inserted
+        tally.unchanged += loaded.unchanged
+        if loaded.duplicates:
+            tally.skipped["duplicate row"] += loaded.duplicates
+        say(f"    {tally.read:,} rows read, {tally.loaded:,} loaded, {tally.unchanged:,} unchanged")
 
 
 def import_cur(
@@ -146,75 +154,78 @@ def import_cur(
 ) -> ImportRun:
     say = progress or (lambda _msg: None)
     started = time.monotonic()
-    run = _start_run(tenant, ImportRun.Source.CUR, actor)
-    tally = _Tally()
+    run = run_start(tenant, ImportRun.Source.CUR, actor)
+    tally = Tally()
+    try:
+        return _import_cur(run, tally, started, tenant=tenant, paths=paths, actor=actor, say=say, batch_size=batch_size)
+    except BaseException as exc:
+        run_end_after_error(run, tally, started, actor, exc)
+        raise
+
+
+def _import_cur(
+    run: ImportRun,
+    tally: Tally,
+    started: float,
+    *,
+    tenant: Tenant,
+    paths: list[Path],
+    actor: AbstractBaseUser | None,
+    say: Progress,
+    batch_size: int,
+) -> ImportRun:
     try:
         files = discover_cur_files(paths)
     except (FileNotFoundError, FileUnreadable) as exc:
-        return _end_run(run, tally, started, actor, fatal=str(exc))
+        return run_end(run, tally, started, actor, fatal=str(exc))
     if not files:
-        return _end_run(run, tally, started, actor, fatal="no CUR data files (.csv, .csv.gz, .parquet) found")
-    catalog = catalog_load()
-    mapping = tenant.tag_mapping
+        return run_end(run, tally, started, actor, fatal="no CUR data files (.csv, .csv.gz, .parquet) found")
+    context = {
+        "catalog": catalog_load(),
+        "mapping": tenant.tag_mapping,
+        "tenant_id": tenant.pk,
+        "run_id": run.pk,
+        "batch_size": batch_size,
+    }
     total = len(files)
     number = 0
-    for period, group in _group_cur_files(files):
-        label = period.strftime("%Y-%m") if period else "?"
-        group_tally = _Tally()
+    for period, group in _cur_groups(files, tally, say):
+        label = f"{period:%Y-%m}"
+        group_tally = Tally()
         try:
             with transaction.atomic():
-                replaced_periods: set[date] = set()
+                lock_billing_period(tenant_id=tenant.pk, billing_period=period)
                 for item in group:
                     number += 1
                     say(f"[{number}/{total}] {item.path} (billing period {label})")
-                    file_info: dict[str, Any] = {"path": str(item.path), "billing_period": label}
-                    group_tally.files.append(file_info)
-                    before = (group_tally.read, group_tally.loaded, group_tally.rejected)
+                    info: dict[str, Any] = {"path": str(item.path), "billing_period": label}
+                    group_tally.files.append(info)
+                    file_tally = Tally()
                     try:
-                        for batch in iter_cur_file(item.path, batch_size=batch_size):
-                            group_tally.read += batch.read
-                            group_tally.skipped.update(batch.skipped)
-                            group_tally.add_rejected(batch.rejected)
-                            rows, bad = _normalise_batch(batch, normalize_cur_row, catalog, mapping)
-                            group_tally.add_rejected(bad)
-                            for row in rows:
-                                if row["billing_period"] not in replaced_periods:
-                                    replaced_periods.add(row["billing_period"])
-                                    group_tally.replaced += delete_billed_period(
-                                        tenant_id=tenant.pk,
-                                        billing_period=row["billing_period"],
-                                        keep_import_run_id=run.pk,
-                                    )
-                            inserted, duplicates = insert_events(rows, tenant_id=tenant.pk, import_run_id=run.pk)
-                            group_tally.loaded += inserted
-                            if duplicates:
-                                group_tally.skipped["duplicate row"] += duplicates
-                            say(f"    {group_tally.read:,} rows read, {group_tally.loaded:,} loaded")
+                        _load_cur_file(item, period=period, tally=file_tally, context=context, say=say)
                     except FileUnreadable as exc:
-                        file_info["error"] = f"{exc} (billing period {label} not replaced; its earlier data is kept)"
+                        info["error"] = f"{exc} (billing period {label} not replaced; its earlier data is kept)"
                         raise _GroupFailed(
                             f"billing period {label} was not replaced because {exc}; its earlier data is kept"
                         ) from exc
-                    file_info.update(
-                        read=group_tally.read - before[0],
-                        loaded=group_tally.loaded - before[1],
-                        rejected=group_tally.rejected - before[2],
-                    )
+                    info.update(read=file_tally.read, loaded=file_tally.loaded, rejected=file_tally.rejected)
+                    group_tally.merge(file_tally)
+                # Rows of the period that this delivery no longer has (a restatement): gone.
+                group_tally.replaced += delete_billed_period(
+                    tenant_id=tenant.pk, billing_period=period, keep_import_run_id=run.pk
+                )
         except _GroupFailed as exc:
             say(f"    ERROR: {exc}")
             for info in group_tally.files:
                 info.setdefault("error", "not loaded: another file of its billing period could not be read")
             tally.files.extend(group_tally.files)
-            tally.read += group_tally.read
+            run_progress(run, tally)
             continue
-        tally.read += group_tally.read
-        tally.loaded += group_tally.loaded
-        tally.replaced += group_tally.replaced
-        tally.rejected += group_tally.rejected
-        tally.skipped.update(group_tally.skipped)
-        tally.samples.extend(group_tally.samples[: max(0, MAX_REJECTED_SAMPLES - len(tally.samples))])
-        tally.files.extend(group_tally.files)
-    return _end_run(run, tally, started, actor)
+        if group_tally.unchanged and not group_tally.loaded and not group_tally.replaced:
+            say(f"    billing period {label}: identical to the delivery already loaded; nothing changed")
+        tally.merge(group_tally)
+        run_progress(run, tally)
+    return run_end(run, tally, started, actor)
 
 
 # --- invocation logs --------------------------------------------------------------------------
@@ -230,47 +241,70 @@ def import_invocation_logs(
 ) -> ImportRun:
     say = progress or (lambda _msg: None)
     started = time.monotonic()
-    run = _start_run(tenant, ImportRun.Source.INVOCATION_LOGS, actor)
-    tally = _Tally()
+    run = run_start(tenant, ImportRun.Source.INVOCATION_LOGS, actor)
+    tally = Tally()
+    try:
+        return _import_logs(
+            run, tally, started, tenant=tenant, paths=paths, actor=actor, say=say, batch_size=batch_size
+        )
+    except BaseException as exc:
+        run_end_after_error(run, tally, started, actor, exc)
+        raise
+
+
+def _import_logs(
+    run: ImportRun,
+    tally: Tally,
+    started: float,
+    *,
+    tenant: Tenant,
+    paths: list[Path],
+    actor: AbstractBaseUser | None,
+    say: Progress,
+    batch_size: int,
+) -> ImportRun:
     try:
         files, skipped_objects = discover_log_files(paths)
     except FileNotFoundError as exc:
-        return _end_run(run, tally, started, actor, fatal=str(exc))
+        return run_end(run, tally, started, actor, fatal=str(exc))
     for reason, count in skipped_objects.items():
         tally.skipped[f"{reason} (file)"] += count
     if not files:
-        return _end_run(run, tally, started, actor, fatal="no invocation log files (.json, .jsonl, .json.gz) found")
+        return run_end(run, tally, started, actor, fatal="no invocation log files (.json, .jsonl, .json.gz) found")
     catalog = catalog_load()
     mapping = tenant.tag_mapping
     hash_key = tenant_hash_key(tenant)
     total = len(files)
     every = max(1, total // 50)
     for number, path in enumerate(files, start=1):
-        file_info: dict[str, Any] = {"path": str(path)}
-        before = (tally.read, tally.loaded, tally.rejected)
+        info: dict[str, Any] = {"path": str(path)}
+        file_tally = Tally(files=[info])
         try:
+            # One file, one transaction: a file that turns out damaged half-way loads nothing.
             with transaction.atomic():
                 for batch in iter_log_file(path, hash_key=hash_key, batch_size=batch_size):
-                    tally.read += batch.read
-                    tally.add_rejected(batch.rejected)
-                    rows, bad = _normalise_batch(batch, normalize_log_record, catalog, mapping)
-                    tally.add_rejected(bad)
-                    inserted, duplicates = insert_events(rows, tenant_id=tenant.pk, import_run_id=run.pk)
-                    tally.loaded += inserted
-                    if duplicates:
-                        tally.skipped["already loaded (same requestId)"] += duplicates
+                    file_tally.read += batch.read
+                    file_tally.add_rejected(batch.rejected)
+                    rows, bad, warnings = _normalise_batch(batch, normalize_log_record, catalog, mapping)
+                    file_tally.add_rejected(bad)
+                    file_tally.add_warnings(warnings)
+                    loaded = insert_events(rows, tenant_id=tenant.pk, import_run_id=run.pk)
+                    file_tally.loaded += loaded.inserted
+                    if loaded.duplicates:
+                        file_tally.skipped["already loaded (same requestId)"] += loaded.duplicates
                     if batch.read >= batch_size:  # a long file: say how far it has got
-                        say(f"    {path.name}: {tally.read - before[0]:,} records read")
+                        say(f"    {path.name}: {file_tally.read:,} records read")
         except FileUnreadable as exc:
-            file_info["error"] = str(exc)
+            info["error"] = str(exc)
             say(f"    ERROR: {exc}")
-        file_info.update(
-            read=tally.read - before[0], loaded=tally.loaded - before[1], rejected=tally.rejected - before[2]
-        )
-        tally.files.append(file_info)
+            tally.files.append(info)
+        else:
+            info.update(read=file_tally.read, loaded=file_tally.loaded, rejected=file_tally.rejected)
+            tally.merge(file_tally)
+        run_progress(run, tally)
         if number % every == 0 or number == total:
             say(f"[{number}/{total}] files: {tally.read:,} records read, {tally.loaded:,} loaded")
-    return _end_run(run, tally, started, actor)
+    return run_end(run, tally, started, actor)
 
 
 def iter_rejected(run: ImportRun) -> Iterator[str]:

@@ -9,6 +9,8 @@ from django.db import models
 from connections.models import AwsConnection, Tenant
 
 MONEY = {"max_digits": 20, "decimal_places": 10}
+# AWS allows tag values of 256 characters; the dimensions taken from tags hold them whole.
+TAG_VALUE = 256
 
 
 class Route(models.TextChoices):
@@ -153,23 +155,23 @@ class SpendEvent(models.Model):
     route = models.CharField(max_length=16, choices=Route.choices, blank=True)
     # what
     model_id = models.CharField(max_length=128, blank=True, help_text="Canonical model id; blank when unknown.")
-    model_ref = models.CharField(max_length=255, blank=True, help_text="The model as delivered, when not resolved.")
+    model_ref = models.CharField(max_length=2048, blank=True, help_text="The model as delivered, when not resolved.")
     model_family = models.CharField(max_length=64, blank=True)
     model_tier = models.CharField(max_length=16, blank=True)
     model_provider = models.CharField(max_length=64, blank=True)
-    operation = models.CharField(max_length=64, blank=True)
-    usage_type = models.CharField(max_length=128, blank=True)
+    operation = models.CharField(max_length=128, blank=True)
+    usage_type = models.CharField(max_length=255, blank=True)
     token_type = models.CharField(max_length=20, blank=True)
-    line_item_type = models.CharField(max_length=32, blank=True)
+    line_item_type = models.CharField(max_length=64, blank=True)
     service_tier = models.CharField(max_length=16, choices=ServiceTier.choices, default=ServiceTier.STANDARD)
-    inference_profile_arn = models.CharField(max_length=255, blank=True)
+    inference_profile_arn = models.CharField(max_length=2048, blank=True)
     # how much
     input_tokens = models.BigIntegerField(default=0)
     output_tokens = models.BigIntegerField(default=0)
     cache_read_tokens = models.BigIntegerField(default=0)
     cache_write_tokens = models.BigIntegerField(default=0)
     units = models.DecimalField(max_digits=24, decimal_places=8, null=True, blank=True)
-    unit = models.CharField(max_length=32, blank=True)
+    unit = models.CharField(max_length=64, blank=True)
     requests = models.IntegerField(default=0)
     latency_ms = models.IntegerField(null=True, blank=True)
     cost_usd = models.DecimalField(**MONEY, null=True, blank=True, help_text="Blank when unpriced.")
@@ -177,24 +179,29 @@ class SpendEvent(models.Model):
     allocated_cost_usd = models.DecimalField(**MONEY, null=True, blank=True)
     unpriced = models.BooleanField(default=False)
     # who
-    iam_principal = models.CharField(max_length=512, blank=True)
+    iam_principal = models.CharField(max_length=2048, blank=True, help_text="ARN (ARNs are at most 2,048 characters).")
     principal_type = models.CharField(max_length=16, blank=True)
-    principal_name = models.CharField(max_length=255, blank=True)
-    role_name = models.CharField(max_length=128, blank=True)
-    application = models.CharField(max_length=128, blank=True)
-    team = models.CharField(max_length=128, blank=True)
-    environment = models.CharField(max_length=64, blank=True)
-    cost_center = models.CharField(max_length=64, blank=True)
-    user_id = models.CharField(max_length=255, blank=True)
-    agent_id = models.CharField(max_length=128, blank=True)
-    workflow_id = models.CharField(max_length=128, blank=True)
-    session_id = models.CharField(max_length=128, blank=True)
-    request_id = models.CharField(max_length=64, blank=True)
+    principal_name = models.CharField(max_length=2048, blank=True)
+    role_name = models.CharField(max_length=2048, blank=True)
+    application = models.CharField(max_length=TAG_VALUE, blank=True)
+    team = models.CharField(max_length=TAG_VALUE, blank=True)
+    environment = models.CharField(max_length=TAG_VALUE, blank=True)
+    cost_center = models.CharField(max_length=TAG_VALUE, blank=True)
+    user_id = models.CharField(max_length=TAG_VALUE, blank=True)
+    agent_id = models.CharField(max_length=TAG_VALUE, blank=True)
+    workflow_id = models.CharField(max_length=TAG_VALUE, blank=True)
+    session_id = models.CharField(max_length=TAG_VALUE, blank=True)
+    request_id = models.CharField(max_length=1024, blank=True, help_text="As delivered, never cut.")
     tags = models.JSONField(default=dict, blank=True)
     # content (keyed hashes only; raw prompts are never stored)
     prompt_hash = models.CharField(max_length=64, blank=True)
     response_hash = models.CharField(max_length=64, blank=True)
-    error_code = models.CharField(max_length=64, blank=True)
+    error_code = models.CharField(max_length=128, blank=True)
+    data_issue = models.CharField(
+        max_length=255,
+        blank=True,
+        help_text="Why this row was loaded with a warning (e.g. negative usage on a Usage line: cost kept, no tokens).",
+    )
 
     class Meta:
         db_table = "ai_spend_events"

@@ -9,10 +9,14 @@ from __future__ import annotations
 import csv
 import gzip
 import json
+import re
+import zlib
+from collections import Counter, deque
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from ingestion.parsers.common import (
     Batch,
@@ -29,6 +33,14 @@ REQUIRED_COLUMNS = ("line_item_usage_type", "line_item_unblended_cost", "line_it
 MAP_COLUMNS = ("product", "resource_tags", "tags", "cost_category", "discount")
 BEDROCK_OPERATIONS = {"InvokeModelInference", "InvokeModelStreamingInference"}
 CUR_SUFFIXES = (".csv", ".csv.gz", ".parquet")
+# What a damaged gzip raises while it is read: a bad CRC or header (gzip.BadGzipFile, an OSError),
+# a cut-off stream (EOFError), a flipped bit inside the deflate data (zlib.error).
+DAMAGED = (OSError, EOFError, zlib.error)
+# A CUR row is one physical line unless a quoted field holds a line break; a record that would
+# swallow more lines than this is a stray quote, not a real row.
+MAX_LINES_PER_ROW = 50
+NOT_UTF8 = re.compile("[\udc80-\udcff]")  # what surrogateescape makes of bytes that are not UTF-8
+FIELD_SIZE_LIMIT = 64 * 1024 * 1024  # read over-long cells whole, so they are rejected by name, not split
 
 
 @dataclass(frozen=True)
@@ -54,7 +66,32 @@ def is_bedrock(raw: dict[str, Any], product: dict[str, str]) -> bool:
 
 def _text(raw: dict[str, Any], key: str) -> str:
     value = raw.get(key)
-    return "" if value is None else str(value).strip()
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)  # an account id written as a number in Parquet
+    raise ValueError(f"{key} is not text: {type(value).__name__}")
+
+
+def _timestamp(raw: dict[str, Any], key: str) -> datetime:
+    value = raw.get(key)
+    if isinstance(value, date) and not isinstance(value, datetime):
+        value = datetime(value.year, value.month, value.day)
+    try:
+        return parse_timestamp(value)
+    except ValueError as exc:
+        raise ValueError(f"{key}: {exc}") from exc
+
+
+def row_billing_period(raw: dict[str, Any]) -> date:
+    """The billing period a row says it belongs to: its bill_billing_period_start_date, else the
+    month of its usage."""
+    period_raw = raw.get("bill_billing_period_start_date")
+    if period_raw not in (None, ""):
+        return month_start(_timestamp(raw, "bill_billing_period_start_date"))
+    return month_start(_timestamp(raw, "line_item_usage_start_date"))
 
 
 def parse_cur_row(raw: dict[str, Any], *, file: str, line: int) -> dict[str, Any] | None:
@@ -65,11 +102,12 @@ def parse_cur_row(raw: dict[str, Any], *, file: str, line: int) -> dict[str, Any
     product = maps.get("product", {})
     if not is_bedrock(raw, product):
         return None
-    usage_start = parse_timestamp(raw.get("line_item_usage_start_date"))
+    usage_start = _timestamp(raw, "line_item_usage_start_date")
     end_raw = raw.get("line_item_usage_end_date")
-    usage_end = parse_timestamp(end_raw) if end_raw not in (None, "") else usage_start
-    period_raw = raw.get("bill_billing_period_start_date")
-    billing_period = month_start(parse_timestamp(period_raw) if period_raw not in (None, "") else usage_start)
+    usage_end = _timestamp(raw, "line_item_usage_end_date") if end_raw not in (None, "") else usage_start
+    if usage_end < usage_start:
+        raise ValueError("line_item_usage_end_date is before line_item_usage_start_date")
+    billing_period = row_billing_period(raw)
     cost = parse_decimal(raw.get("line_item_unblended_cost"), field_name="line_item_unblended_cost", blank_ok=False)
     return {
         "file": file,
@@ -108,44 +146,139 @@ def parse_cur_row(raw: dict[str, Any], *, file: str, line: int) -> dict[str, Any
     }
 
 
-def _rows_from_csv(path: Path) -> Iterator[tuple[int, dict[str, Any] | None, str | None]]:
-    """(line number, record or None, error) for every data line of a CSV file."""
-    opener = gzip.open if path.name.endswith(".gz") else open
+class _Lines:
+    """The physical lines of a text file, numbered, with push-back, so a record that turns out to
+    be a stray quote can be reduced to its first line and the lines it swallowed read again."""
+
+    def __init__(self, handle: TextIO) -> None:
+        self._handle = handle
+        self._pushback: deque[tuple[int, str]] = deque()
+        self.number = 0
+        self.taken: list[tuple[int, str]] = []
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        if self._pushback:
+            item = self._pushback.popleft()
+        else:
+            text = next(self._handle)
+            self.number += 1
+            item = (self.number, text)
+        self.taken.append(item)
+        return item[1]
+
+    def push_back(self, items: list[tuple[int, str]]) -> None:
+        self._pushback.extendleft(reversed(items))
+
+
+def _open_csv(path: Path) -> TextIO:
+    # Bytes that are not UTF-8 become lone surrogates instead of stopping the read, so only the
+    # row that holds them is rejected, and the line numbers of every other row stay right.
+    if path.name.lower().endswith(".gz"):
+        return gzip.open(path, "rt", encoding="utf-8-sig", errors="surrogateescape", newline="")  # type: ignore[return-value]
+    return open(path, encoding="utf-8-sig", errors="surrogateescape", newline="")  # noqa: SIM115
+
+
+def _bad_encoding(values: list[str], header: list[str] | None = None) -> str | None:
+    for index, value in enumerate(values):
+        if NOT_UTF8.search(value):
+            column = header[index] if header and index < len(header) else f"column {index + 1}"
+            return f"not valid UTF-8 (a byte in {column} is not UTF-8)"
+    return None
+
+
+def _csv_header(reader: Any, path: Path) -> list[str]:
     try:
-        handle = opener(path, "rt", encoding="utf-8-sig", newline="")
-        reader = csv.reader(handle)
         header = next(reader, None)
-    except (OSError, EOFError, UnicodeDecodeError, csv.Error) as exc:
-        raise FileUnreadable(f"{path}: cannot read as CSV: {exc}") from exc
+    except csv.Error as exc:
+        raise FileUnreadable(f"{path}: cannot read the CSV header: {exc}") from exc
+    if not header:
+        raise FileUnreadable(f"{path}: the file is empty (no header row)")
+    header = [h.strip() for h in header]
+    if _bad_encoding(header):
+        raise FileUnreadable(f"{path}: the header row is not valid UTF-8")
+    repeated = sorted(name for name, count in Counter(header).items() if count > 1 and name)
+    if repeated:
+        raise FileUnreadable(
+            f"{path}: column(s) {', '.join(repeated)} appear more than once in the header; "
+            "which one holds the data is ambiguous, so the file is not loaded"
+        )
+    missing = [c for c in REQUIRED_COLUMNS if c not in header]
+    if missing:
+        raise FileUnreadable(f"{path}: not a CUR 2.0 file: missing column(s) {', '.join(missing)}")
+    return header
+
+
+def _rows_from_csv(path: Path) -> Iterator[tuple[int, dict[str, Any] | None, str | None]]:
+    """(line number, record or None, error) for every data line of a CSV file.
+
+    The whole file is read before anything is trusted: a damaged gzip raises FileUnreadable
+    (loading part of it would replace the billing period with part of its rows)."""
+    csv.field_size_limit(FIELD_SIZE_LIMIT)
+    try:
+        handle = _open_csv(path)
+        lines = _Lines(handle)
+        reader = csv.reader(lines)
+        header = _csv_header(reader, path)
+    except DAMAGED as exc:
+        raise FileUnreadable(f"{path}: cannot read as CSV (damaged or not CSV): {exc}") from exc
+    width = len(header)
     with handle:
-        if not header:
-            raise FileUnreadable(f"{path}: the file is empty (no header row)")
-        header = [h.strip() for h in header]
-        missing = [c for c in REQUIRED_COLUMNS if c not in header]
-        if missing:
-            raise FileUnreadable(f"{path}: not a CUR 2.0 file: missing column(s) {', '.join(missing)}")
-        width = len(header)
-        line = reader.line_num
         while True:
+            lines.taken = []
             try:
                 values = next(reader)
             except StopIteration:
                 return
-            except (csv.Error, UnicodeDecodeError) as exc:
-                yield reader.line_num, None, f"malformed CSV: {exc}"
-                line = reader.line_num
+            except csv.Error as exc:
+                first, rest = lines.taken[0], lines.taken[1:]
+                lines.push_back(rest)
+                yield first[0], None, f"malformed CSV: {exc}"
                 continue
-            except (OSError, EOFError) as exc:
-                # A truncated gzip. Loading what came before it would replace the billing period
-                # with part of its rows, so the whole file is unreadable; say where it stopped.
-                raise FileUnreadable(f"{path}: file ends unexpectedly after line {line}: {exc}") from exc
-            start_line, line = line + 1, reader.line_num
+            except DAMAGED as exc:
+                what = "file ends unexpectedly" if isinstance(exc, EOFError) else "file is damaged"
+                raise FileUnreadable(
+                    f"{path}: {what} after line {lines.number}: {exc} (nothing from this file is loaded)"
+                ) from exc
+            taken = lines.taken
+            if not taken:
+                return
+            start = taken[0][0]
             if not values or (len(values) == 1 and not values[0].strip()):
                 continue
-            if len(values) != width:
-                yield start_line, None, f"expected {width} fields, found {len(values)}"
+            if len(values) != width or len(taken) > MAX_LINES_PER_ROW:
+                if len(taken) > 1:
+                    # A stray quote joined this line with the ones after it: reject this line and
+                    # read the swallowed lines again as rows of their own.
+                    lines.push_back(taken[1:])
+                    values = next(csv.reader([taken[0][1]]), [])
+                    if len(values) == width:
+                        yield start, None, "malformed CSV: a quoted field is not closed on this line"
+                        continue
+                yield start, None, f"expected {width} fields, found {len(values)}"
                 continue
-            yield start_line, dict(zip(header, values, strict=True)), None
+            encoding_error = _bad_encoding(values, header)
+            if encoding_error:
+                yield start, None, encoding_error
+                continue
+            yield start, dict(zip(header, values, strict=True)), None
+
+
+def _parquet_records(record_batch: Any) -> list[tuple[dict[str, Any] | None, str | None]]:
+    """A record batch as Python rows; when a value cannot be converted (a timestamp out of range),
+    only its row is rejected."""
+    try:
+        return [(record, None) for record in record_batch.to_pylist()]
+    except Exception:  # noqa: BLE001 - pyarrow raises several types; fall back to row by row
+        rows: list[tuple[dict[str, Any] | None, str | None]] = []
+        for index in range(record_batch.num_rows):
+            try:
+                rows.append((record_batch.slice(index, 1).to_pylist()[0], None))
+            except Exception as exc:  # noqa: BLE001
+                rows.append((None, f"unreadable value: {exc}"))
+        return rows
 
 
 def _rows_from_parquet(path: Path, batch_size: int) -> Iterator[tuple[int, dict[str, Any] | None, str | None]]:
@@ -153,9 +286,12 @@ def _rows_from_parquet(path: Path, batch_size: int) -> Iterator[tuple[int, dict[
 
     try:
         parquet = pq.ParquetFile(path)
+        names = parquet.schema_arrow.names
     except Exception as exc:  # pyarrow raises several types for a corrupt file
         raise FileUnreadable(f"{path}: cannot read as Parquet: {exc}") from exc
-    names = parquet.schema_arrow.names
+    repeated = sorted(name for name, count in Counter(names).items() if count > 1)
+    if repeated:
+        raise FileUnreadable(f"{path}: column(s) {', '.join(repeated)} appear more than once; the file is not loaded")
     missing = [c for c in REQUIRED_COLUMNS if c not in names]
     if missing:
         raise FileUnreadable(f"{path}: not a CUR 2.0 file: missing column(s) {', '.join(missing)}")
@@ -164,14 +300,13 @@ def _rows_from_parquet(path: Path, batch_size: int) -> Iterator[tuple[int, dict[
     while True:
         try:
             record_batch = next(batches, None)
-            records = record_batch.to_pylist() if record_batch is not None else None
-        except Exception as exc:  # corrupt pages surface only while reading; same reason as a truncated gzip
+        except Exception as exc:  # corrupt pages surface only while reading; same reason as a damaged gzip
             raise FileUnreadable(f"{path}: cannot read as Parquet after row {number}: {exc}") from exc
-        if records is None:
+        if record_batch is None:
             return
-        for record in records:
+        for record, error in _parquet_records(record_batch):
             number += 1
-            yield number, record, None
+            yield number, record, error
 
 
 def iter_cur_file(path: Path, *, batch_size: int = 5000) -> Iterator[Batch]:
@@ -207,6 +342,27 @@ def iter_cur_file(path: Path, *, batch_size: int = 5000) -> Iterator[Batch]:
         yield batch
 
 
+def file_billing_periods(path: Path) -> Counter[date]:
+    """How many rows of a file name each billing period (its bill_billing_period_start_date, else
+    its usage month). Used for a file delivered outside the BILLING_PERIOD= layout: the period it
+    replaces is the one most of its rows name, never whatever its first row says."""
+    name = path.name.lower()
+    if name.endswith(".parquet"):
+        source = _rows_from_parquet(path, 5000)
+    elif name.endswith(".csv") or name.endswith(".csv.gz"):
+        source = _rows_from_csv(path)
+    else:
+        raise FileUnreadable(f"{path}: not a CUR data file (expected .csv, .csv.gz or .parquet)")
+    periods: Counter[date] = Counter()
+    for _line, record, error in source:
+        if error is None and record is not None:
+            try:
+                periods[row_billing_period(record)] += 1
+            except ValueError:
+                continue
+    return periods
+
+
 # --- finding files ----------------------------------------------------------------------------
 
 
@@ -215,11 +371,22 @@ def _is_data_file(path: Path) -> bool:
     return path.is_file() and name.endswith(CUR_SUFFIXES)
 
 
+def _inside(path: Path, root: Path) -> bool:
+    try:
+        path.resolve().relative_to(root.resolve())
+    except ValueError:
+        return False
+    return True
+
+
 def files_from_manifest(manifest: Path) -> list[CurFile]:
-    """The data files a CUR 2.0 manifest lists, found next to it in the S3 layout."""
+    """The data files a CUR 2.0 manifest lists, found next to it in the S3 layout.
+
+    A listed file must lie inside the export's folder: a manifest is data from outside, and a
+    `../` in it must never make the importer read another file on this disk."""
     try:
         document = json.loads(manifest.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:
         raise FileUnreadable(f"{manifest}: not a readable manifest: {exc}") from exc
     data_files = document.get("dataFiles") if isinstance(document, dict) else None
     if not isinstance(data_files, list):
@@ -229,16 +396,25 @@ def files_from_manifest(manifest: Path) -> list[CurFile]:
     period = billing_period_from_path(str(manifest))
     found: list[CurFile] = []
     for uri in data_files:
-        key = str(uri)
+        if not isinstance(uri, str) or not uri.strip() or "\x00" in uri:
+            raise FileUnreadable(f"{manifest}: a dataFiles entry is not a file name: {uri!r:.200}")
+        key = uri.strip()
         marker = key.find("/data/")
         relative = key[marker + 1 :] if marker >= 0 else Path(key).name
         local = export_root / relative
+        if not _inside(local, export_root):
+            raise FileUnreadable(
+                f"{manifest}: listed data file {key!r:.300} points outside the export folder {export_root}; refused"
+            )
         if not local.exists():
-            alternative = manifest.parent / Path(key).name
-            if not alternative.exists():
-                raise FileUnreadable(f"{manifest}: listed data file {key} was not found at {local}")
+            name = Path(key).name
+            alternative = manifest.parent / name
+            if name in ("", ".", "..") or not alternative.is_file() or not _inside(alternative, export_root):
+                raise FileUnreadable(f"{manifest}: listed data file {key!r:.300} was not found at {local}")
             local = alternative
-        found.append(CurFile(local, billing_period_from_path(str(local)) or period, manifest))
+        if not local.is_file() or not local.name.lower().endswith(CUR_SUFFIXES):
+            raise FileUnreadable(f"{manifest}: listed data file {key!r:.300} is not a CUR data file")
+        found.append(CurFile(local, period or billing_period_from_path(str(local)), manifest))
     return found
 
 

@@ -105,7 +105,8 @@ def test_import_cur_shows_progress_per_file_unless_asked_not_to(tenant: Tenant, 
 
     assert "[1/1]" in chatty and "billing period 2026-06" in chatty
     assert "[1/1]" not in quiet
-    assert "18 loaded" in quiet
+    assert "18 loaded" in chatty
+    assert "0 loaded" in quiet and "18 unchanged" in quiet and "0 changed" in quiet
 
 
 def test_import_cur_rejects_an_invalid_tenant_slug(db) -> None:  # noqa: ANN001

@@ -78,14 +78,14 @@ def test_importing_the_same_logs_twice_loads_nothing_the_second_time(tenant: Ten
     assert sum(priced, Decimal(0)) == LOG_ESTIMATE
 
 
-def test_importing_the_same_cur_twice_replaces_the_period_instead_of_doubling_it(tenant: Tenant) -> None:
+def test_importing_the_same_cur_twice_changes_nothing_and_says_so(tenant: Tenant) -> None:
     first = import_cur(tenant=tenant, paths=[mf.CUR_JUNE_CSV])
     before = _ledger_state(tenant)
 
     second = import_cur(tenant=tenant, paths=[mf.CUR_JUNE_CSV])
 
-    assert (first.rows_loaded, first.rows_replaced) == (JUNE_ROWS, 0)
-    assert (second.rows_loaded, second.rows_replaced) == (JUNE_ROWS, JUNE_ROWS)
+    assert (first.rows_loaded, first.rows_replaced, first.rows_unchanged) == (JUNE_ROWS, 0, 0)
+    assert (second.rows_loaded, second.rows_replaced, second.rows_unchanged) == (0, 0, JUNE_ROWS)
     assert _ledger_state(tenant) == before
     assert _period(tenant, JUNE) == {"rows": JUNE_ROWS, "billed": JUNE_BILLED}
     assert set(SpendEvent.objects.filter(tenant=tenant).values_list("import_run_id", flat=True)) == {second.pk}

@@ -306,18 +306,24 @@ def test_a_pretty_printed_single_record_file_loads(tenant: Tenant) -> None:
     assert event.principal_name == "bob"
 
 
-def test_a_truncated_gzip_keeps_the_records_before_the_cut_and_rejects_the_rest(tenant: Tenant, tmp_path: Path) -> None:
+def test_a_truncated_gzip_loads_nothing_from_that_file_and_the_other_files_still_load(
+    tenant: Tenant, tmp_path: Path
+) -> None:
     lines = mf.LOGS_S3_RECORDS.read_bytes()
-    # Many copies with fresh request ids, so the cut lands well after the first records.
+    # Many copies with fresh request ids, so the cut lands well after several batches were loaded.
     body = b"".join(lines.replace(b"-000000000", f"-{n:09d}".encode()) for n in range(200))
     packed = gzip.compress(body)
     cut = tmp_path / "20260603T140102Z_cut.json.gz"
     cut.write_bytes(packed[: len(packed) * 3 // 4])
+    intact = tmp_path / "20260603T150102Z_ok.json.gz"
+    intact.write_bytes(gzip.compress(lines))
+    intact_records = sum(1 for line in lines.splitlines() if line.strip())
 
-    run = _import(tenant, cut)
+    run = import_invocation_logs(tenant=tenant, paths=[cut, intact], batch_size=50)
 
-    assert run.rows_loaded > 0
-    assert run.rows_rejected == 1
-    assert "file ends unexpectedly" in run.rejected_samples[0]["reason"]
-    assert run.rejected_samples[0]["file"] == str(cut)
-    assert SpendEvent.objects.filter(tenant=tenant).count() == run.rows_loaded
+    errors = {f["path"]: f.get("error", "") for f in run.files}
+    assert "file ends unexpectedly" in errors[str(cut)] and "nothing from this file is loaded" in errors[str(cut)]
+    assert errors[str(intact)] == ""
+    assert run.status == ImportRun.Status.PARTIAL
+    assert run.rows_loaded == intact_records
+    assert SpendEvent.objects.filter(tenant=tenant).count() == intact_records

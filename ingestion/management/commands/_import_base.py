@@ -35,12 +35,17 @@ class ImportCommand(BaseCommand):
             paths=options["paths"],
             progress=(lambda msg: self.stdout.write(msg)) if verbose else None,
         )
+        changed = ""
+        if run.rows_unchanged and not run.rows_loaded and not run.rows_replaced:
+            changed = " (0 changed: identical to the delivery already loaded)"
         self.stdout.write(
             f"{self.source_label} import #{run.pk} ({run.get_status_display()}): "
             f"{run.rows_read:,} rows read, {run.rows_loaded:,} loaded, {run.rows_skipped:,} skipped, "
             f"{run.rows_rejected:,} rejected"
+            + (f", {run.rows_unchanged:,} unchanged" if run.rows_unchanged else "")
             + (f", {run.rows_replaced:,} replaced" if run.rows_replaced else "")
-            + f" in {run.duration_seconds:.1f}s."
+            + (f", {run.rows_flagged:,} loaded with a warning" if run.rows_flagged else "")
+            + f" in {run.duration_seconds:.1f}s.{changed}"
         )
         for reason, count in sorted(run.skipped_reasons.items()):
             self.stdout.write(f"  skipped {count:,}: {reason}")
@@ -48,6 +53,8 @@ class ImportCommand(BaseCommand):
             self.stderr.write(f"  rejected {sample['file']}:{sample['line']}: {sample['reason']}")
         if run.rows_rejected > 20:
             self.stderr.write(f"  ... and {run.rows_rejected - 20:,} more rejected rows (see import run #{run.pk}).")
+        for sample in run.warnings[:20]:
+            self.stdout.write(f"  warning {sample['file']}:{sample['line']}: {sample['reason']}")
         for info in run.files:
             if info.get("error"):
                 self.stderr.write(f"  file error: {info['path']}: {info['error']}")

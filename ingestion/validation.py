@@ -1,0 +1,126 @@
+"""The last check before a row reaches the ledger: every value fits its column and every page can
+show and sum it. Pure: a dict of SpendEvent fields in, the same dict (money quantised) out, or a
+ValueError naming the field as it was delivered.
+
+Nothing is cut to fit: a string longer than its column, a NUL, a number out of range is an error
+that rejects the row, never a silently shortened or overflowing value."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.db import models
+
+from finops.ledger.models import SpendEvent
+
+# Per row. A single bill line or request of a billion dollars is a broken value; the bounds keep
+# every column (Decimal(20, 10), bigint) and every sum over them far from overflowing.
+MAX_ABS_COST = Decimal(10**9)
+MAX_ABS_UNITS = Decimal(10**15)
+MAX_TOKENS = 10**15
+MONEY_QUANTUM = Decimal("1e-10")
+UNITS_QUANTUM = Decimal("1e-8")
+MAX_TAG_KEY = 256  # AWS: 128 characters, plus the source prefix (`iamPrincipal/`, `resource_tags/user_` ...)
+MAX_TAG_VALUE = 256  # AWS: 256 characters
+MAX_TAGS = 500
+
+STRING_LIMITS: dict[str, int] = {
+    f.attname: f.max_length
+    for f in SpendEvent._meta.concrete_fields
+    if isinstance(f, models.CharField) and f.max_length is not None
+}
+MONEY_FIELDS = ("cost_usd", "list_cost_usd", "allocated_cost_usd")
+TOKEN_FIELDS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
+ASCII_FIELDS = ("iam_principal", "inference_profile_arn", "account_id", "region", "inference_region")
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+PRINTABLE_ASCII = re.compile(r"^[\x21-\x7e]*$")
+REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
+ACCOUNT = re.compile(r"^\d{12}$")
+
+
+def _name(field: str, labels: Mapping[str, str]) -> str:
+    return labels.get(field, field)
+
+
+def check_text(value: str, *, label: str, limit: int) -> None:
+    if len(value) > limit:
+        raise ValueError(f"{label} is {len(value):,} characters long (at most {limit:,})")
+    match = UNSTORABLE.search(value)
+    if match:
+        what = "a NUL character" if match.group() == "\x00" else "characters that are not valid UTF-8"
+        raise ValueError(f"{label} contains {what}")
+
+
+def _check_tags(tags: Any, label: str) -> None:
+    if not isinstance(tags, dict):
+        raise ValueError(f"{label} is not a map of text to text")
+    if len(tags) > MAX_TAGS:
+        raise ValueError(f"{label} has {len(tags):,} entries (at most {MAX_TAGS})")
+    for key, value in tags.items():
+        if not isinstance(key, str) or not isinstance(value, str):
+            raise ValueError(f"{label} is not a map of text to text")
+        check_text(key, label=f"a key of {label} ({key[:40]!r})", limit=MAX_TAG_KEY)
+        check_text(value, label=f"{label}[{key[:60]!r}]", limit=MAX_TAG_VALUE)
+
+
+def _check_decimal(value: Any, *, label: str, bound: Decimal, quantum: Decimal) -> Decimal:
+    if not isinstance(value, Decimal) or not value.is_finite():
+        raise ValueError(f"{label}={value!r} is not a finite number")
+    if abs(value) >= bound:
+        raise ValueError(f"{label}={value} is out of range (must be below {bound:,} in absolute value)")
+    try:
+        return value.quantize(quantum)
+    except InvalidOperation as exc:  # pragma: no cover - the bound above keeps quantize in range
+        raise ValueError(f"{label}={value} cannot be stored") from exc
+
+
+def validate_event(fields: dict[str, Any], *, labels: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Raise ValueError when a value cannot be stored as delivered; quantise money and units.
+
+    `labels` maps ledger fields to the names the input used (`iam_principal` ->
+    `line_item_iam_principal`), so the reason names what the user can find in their file."""
+    labels = labels or {}
+    for field, value in fields.items():
+        limit = STRING_LIMITS.get(field)
+        if limit is None or field == "dedupe_key":
+            continue
+        if not isinstance(value, str):
+            raise ValueError(f"{_name(field, labels)} is not text")
+        check_text(value, label=_name(field, labels), limit=limit)
+    for field in ASCII_FIELDS:
+        value = fields.get(field) or ""
+        if value and not PRINTABLE_ASCII.match(value):
+            raise ValueError(f"{_name(field, labels)} {value[:80]!r} has characters an AWS identifier cannot have")
+    for field, pattern, what in (
+        ("region", REGION, "an AWS region code"),
+        ("inference_region", REGION, "an AWS region code"),
+        ("account_id", ACCOUNT, "a 12-digit AWS account id"),
+    ):
+        value = fields.get(field) or ""
+        if value and not pattern.match(value):
+            raise ValueError(f"{_name(field, labels)} {value[:80]!r} is not {what}")
+    _check_tags(fields.get("tags", {}), _name("tags", labels))
+    for field in MONEY_FIELDS:
+        if fields.get(field) is not None:
+            fields[field] = _check_decimal(
+                fields[field], label=_name(field, labels), bound=MAX_ABS_COST, quantum=MONEY_QUANTUM
+            )
+    if fields.get("units") is not None:
+        fields["units"] = _check_decimal(
+            fields["units"], label=_name("units", labels), bound=MAX_ABS_UNITS, quantum=UNITS_QUANTUM
+        )
+    for field in TOKEN_FIELDS:
+        value = fields.get(field, 0)
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_TOKENS:
+            raise ValueError(f"{_name(field, labels)}={value!r} is out of range (0 to {MAX_TOKENS:,})")
+    for field in ("usage_start", "usage_end"):
+        if not isinstance(fields.get(field), datetime) or fields[field].tzinfo is None:
+            raise ValueError(f"{_name(field, labels)} is not a UTC time")
+    for field in ("usage_date", "billing_period"):
+        if not isinstance(fields.get(field), date):
+            raise ValueError(f"{_name(field, labels)} is not a date")
+    return fields
