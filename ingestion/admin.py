@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
+from django.http import HttpRequest, HttpResponse
 
 from connections.admin_site import ReadOnlyAdminMixin, TenantScopedAdmin
 from ingestion.models import ImportRun
+from ingestion.runs import import_runs_mark_interrupted
 
 
 @admin.register(ImportRun)
@@ -16,10 +20,25 @@ class ImportRunAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
         "status",
         "rows_read",
         "rows_loaded",
+        "rows_unchanged",
         "rows_skipped",
         "rows_rejected",
         "rows_replaced",
+        "rows_flagged",
         "duration_seconds",
     )
     list_filter = ("source", "status", "tenant")
-    readonly_fields = [f.name for f in ImportRun._meta.fields]
+    # `process` (host and pid of the importing process) is infrastructure, not the customer's business.
+    exclude = ("process",)
+    readonly_fields = [f.name for f in ImportRun._meta.fields if f.name != "process"]
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        # A run whose process died is shown as interrupted (with what it loaded), not as running forever.
+        import_runs_mark_interrupted()
+        return super().changelist_view(request, extra_context)
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        import_runs_mark_interrupted()
+        return super().change_view(request, object_id, form_url, extra_context)

@@ -53,6 +53,19 @@ class Tally:
         if room > 0:
             self.warnings.extend(items[:room])
 
+    def merged(self, other: Tally) -> Tally:
+        """A new tally: this one plus `other` (this one unchanged)."""
+        result = Tally(
+            skipped=Counter(self.skipped),
+            samples=list(self.samples),
+            warnings=list(self.warnings),
+            files=list(self.files),
+        )
+        for name in ("read", "loaded", "rejected", "replaced", "unchanged", "flagged"):
+            setattr(result, name, getattr(self, name))
+        result.merge(other)
+        return result
+
     def merge(self, other: Tally) -> None:
         """Add a committed file's or billing period's counts."""
         self.read += other.read

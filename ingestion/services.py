@@ -214,6 +214,8 @@ def _import_cur(
                 group_tally.replaced += delete_billed_period(
                     tenant_id=tenant.pk, billing_period=period, keep_import_run_id=run.pk
                 )
+                # In the same transaction as the rows, so a run killed at any moment says what it loaded.
+                run_progress(run, tally.merged(group_tally))
         except _GroupFailed as exc:
             say(f"    ERROR: {exc}")
             for info in group_tally.files:
@@ -224,7 +226,6 @@ def _import_cur(
         if group_tally.unchanged and not group_tally.loaded and not group_tally.replaced:
             say(f"    billing period {label}: identical to the delivery already loaded; nothing changed")
         tally.merge(group_tally)
-        run_progress(run, tally)
     return run_end(run, tally, started, actor)
 
 
@@ -294,14 +295,17 @@ def _import_logs(
                         file_tally.skipped["already loaded (same requestId)"] += loaded.duplicates
                     if batch.read >= batch_size:  # a long file: say how far it has got
                         say(f"    {path.name}: {file_tally.read:,} records read")
+                info.update(read=file_tally.read, loaded=file_tally.loaded, rejected=file_tally.rejected)
+                # In the same transaction as the rows, so a run killed at any moment says what it loaded.
+                run_progress(run, tally.merged(file_tally))
         except FileUnreadable as exc:
-            info["error"] = str(exc)
+            info.clear()
+            info.update(path=str(path), error=str(exc))
             say(f"    ERROR: {exc}")
             tally.files.append(info)
+            run_progress(run, tally)
         else:
-            info.update(read=file_tally.read, loaded=file_tally.loaded, rejected=file_tally.rejected)
             tally.merge(file_tally)
-        run_progress(run, tally)
         if number % every == 0 or number == total:
             say(f"[{number}/{total}] files: {tally.read:,} records read, {tally.loaded:,} loaded")
     return run_end(run, tally, started, actor)

@@ -98,10 +98,12 @@ def parse_cur_row(raw: dict[str, Any], *, file: str, line: int) -> dict[str, Any
     """One CUR record as a dict of typed values; None when it is not a Bedrock row.
 
     Raises ValueError naming the field when a value is broken."""
-    maps = {name: parse_map(raw.get(name), field_name=name) for name in MAP_COLUMNS if name in raw}
-    product = maps.get("product", {})
+    product = parse_map(raw.get("product"), field_name="product") if "product" in raw else {}
     if not is_bedrock(raw, product):
-        return None
+        return None  # rows of other services are skipped whatever their other columns hold
+    maps = {
+        name: parse_map(raw.get(name), field_name=name) for name in MAP_COLUMNS if name in raw and name != "product"
+    }
     usage_start = _timestamp(raw, "line_item_usage_start_date")
     end_raw = raw.get("line_item_usage_end_date")
     usage_end = _timestamp(raw, "line_item_usage_end_date") if end_raw not in (None, "") else usage_start
