@@ -121,9 +121,13 @@ def token_scale(
     if text in {"token", "tokens"}:
         return Decimal(1), pricing_unit
     if amount and cost and catalog_per_token and amount > 0 and cost > 0 and catalog_per_token > 0:
-        rate = cost / amount
-        best = min(SCALES, key=lambda s: abs(math.log(float(rate / s / catalog_per_token))))
-        if abs(math.log(float(rate / best / catalog_per_token))) < math.log(3):
+        try:
+            rate = cost / amount
+            best = min(SCALES, key=lambda s: abs(math.log(float(rate / s / catalog_per_token))))
+            close = abs(math.log(float(rate / best / catalog_per_token))) < math.log(3)
+        except (ArithmeticError, ValueError):  # an amount so small the rate has no size: no scale
+            return None, pricing_unit or "unknown"
+        if close:
             return best, f"{SCALE_LABELS[best]} (derived from rate)"
     return None, pricing_unit or "unknown"
 

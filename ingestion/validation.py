@@ -70,7 +70,7 @@ def _check_tags(tags: Any, label: str) -> None:
 def _check_decimal(value: Any, *, label: str, bound: Decimal, quantum: Decimal) -> Decimal:
     if not isinstance(value, Decimal) or not value.is_finite():
         raise ValueError(f"{label}={value!r} is not a finite number")
-    if abs(value) >= bound:
+    if value.copy_abs() >= bound:  # copy_abs: no arithmetic context, so no Overflow on 1e999999
         raise ValueError(f"{label}={value} is out of range (must be below {bound:,} in absolute value)")
     try:
         return value.quantize(quantum)

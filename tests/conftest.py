@@ -7,10 +7,16 @@ from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
+from hypothesis import settings as hypothesis_settings
 
 from connections.models import Membership, Tenant
 
 FIXTURES = Path(__file__).parent / "fixtures"
+
+# Property tests: a fixed, fast set in every CI run; `make fuzz` explores thousands of new examples.
+hypothesis_settings.register_profile("ci", max_examples=150, derandomize=True, database=None)
+hypothesis_settings.register_profile("fuzz", max_examples=3000)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture(autouse=True)

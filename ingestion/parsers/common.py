@@ -78,7 +78,11 @@ def parse_timestamp(value: Any) -> datetime:
     return parsed
 
 
-def parse_decimal(value: Any, *, field_name: str, blank_ok: bool = True) -> Decimal | None:
+def parse_decimal(
+    value: Any, *, field_name: str, blank_ok: bool = True, bound: Decimal | None = None
+) -> Decimal | None:
+    """A number as delivered (text, int, float or Decimal), finite and, with `bound`, below it in
+    absolute value; a ValueError naming the field otherwise."""
     if value is None or (isinstance(value, str) and value.strip() == ""):
         if blank_ok:
             return None
@@ -96,6 +100,8 @@ def parse_decimal(value: Any, *, field_name: str, blank_ok: bool = True) -> Deci
         raise ValueError(f"{field_name}={value!r} is not a number") from exc
     if not result.is_finite():
         raise ValueError(f"{field_name}={value!r} is not a finite number")
+    if bound is not None and result.copy_abs() >= bound:
+        raise ValueError(f"{field_name}={text} is out of range (must be below {bound:,} in absolute value)")
     return result
 
 

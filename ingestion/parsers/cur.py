@@ -15,6 +15,7 @@ from collections import Counter, deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -40,6 +41,9 @@ DAMAGED = (OSError, EOFError, zlib.error)
 # swallow more lines than this is a stray quote, not a real row.
 MAX_LINES_PER_ROW = 50
 NOT_UTF8 = re.compile("[\udc80-\udcff]")  # what surrogateescape makes of bytes that are not UTF-8
+# One CUR line of a billion dollars, or of 10^15 units, is a broken value (and would overflow sums).
+MAX_LINE_DOLLARS = Decimal(10**9)
+MAX_USAGE_AMOUNT = Decimal(10**15)
 FIELD_SIZE_LIMIT = 64 * 1024 * 1024  # read over-long cells whole, so they are rejected by name, not split
 
 
@@ -50,18 +54,23 @@ class CurFile:
     manifest: Path | None = None
 
 
+def _loose(mapping: dict[str, Any], key: str) -> str:
+    value = mapping.get(key)
+    return value if isinstance(value, str) else ""
+
+
 def is_bedrock(raw: dict[str, Any], product: dict[str, str]) -> bool:
     """The robust filter of the reference (A.7): family, product code, product name or operation."""
-    if (raw.get("product_product_family") or "").strip().lower() == "amazon bedrock":
+    if _loose(raw, "product_product_family").strip().lower() == "amazon bedrock":
         return True
-    if "bedrock" in (raw.get("line_item_product_code") or "").lower():
+    if "bedrock" in _loose(raw, "line_item_product_code").lower():
         return True
     for key in ("product_name", "servicename"):
-        if "bedrock" in (product.get(key) or "").lower():
+        if "bedrock" in _loose(product, key).lower():
             return True
-    if "bedrock" in (raw.get("product_servicecode") or "").lower():
+    if "bedrock" in _loose(raw, "product_servicecode").lower():
         return True
-    return (raw.get("line_item_operation") or "").strip() in BEDROCK_OPERATIONS
+    return _loose(raw, "line_item_operation").strip() in BEDROCK_OPERATIONS
 
 
 def _text(raw: dict[str, Any], key: str) -> str:
@@ -83,6 +92,10 @@ def _timestamp(raw: dict[str, Any], key: str) -> datetime:
         return parse_timestamp(value)
     except ValueError as exc:
         raise ValueError(f"{key}: {exc}") from exc
+
+
+def _money(raw: dict[str, Any], key: str, *, blank_ok: bool = True) -> Decimal | None:
+    return parse_decimal(raw.get(key), field_name=key, blank_ok=blank_ok, bound=MAX_LINE_DOLLARS)
 
 
 def row_billing_period(raw: dict[str, Any]) -> date:
@@ -110,7 +123,7 @@ def parse_cur_row(raw: dict[str, Any], *, file: str, line: int) -> dict[str, Any
     if usage_end < usage_start:
         raise ValueError("line_item_usage_end_date is before line_item_usage_start_date")
     billing_period = row_billing_period(raw)
-    cost = parse_decimal(raw.get("line_item_unblended_cost"), field_name="line_item_unblended_cost", blank_ok=False)
+    cost = _money(raw, "line_item_unblended_cost", blank_ok=False)
     return {
         "file": file,
         "line": line,
@@ -127,15 +140,13 @@ def parse_cur_row(raw: dict[str, Any], *, file: str, line: int) -> dict[str, Any
         "usage_start": usage_start,
         "usage_end": usage_end,
         "billing_period": billing_period,
-        "usage_amount": parse_decimal(raw.get("line_item_usage_amount"), field_name="line_item_usage_amount"),
+        "usage_amount": parse_decimal(
+            raw.get("line_item_usage_amount"), field_name="line_item_usage_amount", bound=MAX_USAGE_AMOUNT
+        ),
         "unblended_cost": cost,
-        "net_unblended_cost": parse_decimal(
-            raw.get("line_item_net_unblended_cost"), field_name="line_item_net_unblended_cost"
-        ),
-        "unblended_rate": parse_decimal(raw.get("line_item_unblended_rate"), field_name="line_item_unblended_rate"),
-        "public_on_demand_cost": parse_decimal(
-            raw.get("pricing_public_on_demand_cost"), field_name="pricing_public_on_demand_cost"
-        ),
+        "net_unblended_cost": _money(raw, "line_item_net_unblended_cost"),
+        "unblended_rate": _money(raw, "line_item_unblended_rate"),
+        "public_on_demand_cost": _money(raw, "pricing_public_on_demand_cost"),
         "pricing_unit": _text(raw, "pricing_unit") or _text(raw, "product_pricing_unit"),
         "currency": _text(raw, "line_item_currency_code") or "USD",
         "iam_principal": _text(raw, "line_item_iam_principal"),
