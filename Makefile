@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 DEMO_DIR ?= var/demo-data
 HOST ?= 127.0.0.1:8000
 
-.PHONY: install demo test lint format lock migrate clean
+.PHONY: install chromium demo test lint format lock migrate clean
 
 $(STAMP): requirements.lock
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -29,7 +29,16 @@ demo: migrate
 	  trap "kill $$QPID 2>/dev/null" EXIT INT TERM; \
 	  $(PY) manage.py runserver $(HOST)
 
-test: install
+# The browser tests (marker `browser`) drive Debian's Chromium and are skipped without it. Best effort: install it
+# only as root with apt-get, and never fail because of it.
+chromium:
+	@if [ ! -x /usr/bin/chromium ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "Installing Chromium for the browser tests (apt-get install chromium)"; \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
+	    || echo "Could not install Chromium: the browser tests will be skipped"; \
+	fi
+
+test: install chromium
 	SECRET_KEY=$${SECRET_KEY:-test-only-secret-key} $(PY) -m pytest $(PYTEST_ARGS)
 
 lint: install

@@ -3,11 +3,20 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.http import HttpRequest
 
-from connections.admin_site import ReadOnlyAdminMixin, TenantScopedAdmin, admin_tenant_ids
+from connections.admin_site import ReadOnlyAdminMixin, RestrictedLookupsMixin, TenantScopedAdmin, admin_tenant_ids
 from connections.models import AuditLog, AwsConnection, MemberAccount, Membership, Tenant
 from connections.services import audit_log_record, connection_delete
+
+admin.site.unregister(get_user_model())
+
+
+@admin.register(get_user_model())
+class UserAdmin(RestrictedLookupsMixin, DjangoUserAdmin):
+    """Django's user admin (staff only), without query-string lookups such as `?password__startswith=`."""
 
 
 @admin.register(Tenant)

@@ -6,9 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.admin import widgets
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 from django.db.models import Model, QuerySet
+from django.db.models.constants import LOOKUP_SEP
 from django.http import HttpRequest
 
 from connections.models import Membership
@@ -57,7 +59,71 @@ class FinopsAdminSite(admin.AdminSite):
         return bool(user.is_active and (user.is_staff or is_tenant_admin(user)))
 
 
-class TenantScopedAdmin(admin.ModelAdmin):
+# Fields holding secrets or keys, on any model: never filtered or searched in the admin. A filter answers
+# "which rows match", so `?hash_secret__startswith=ab` would read a secret out one character at a time.
+SENSITIVE_FIELD_NAMES = frozenset({"hash_secret", "external_id", "password", "session_key", "session_data"})
+SENSITIVE_NAME_PARTS = ("secret", "password", "credential", "private_key")
+# The lookups Django's own list filters put in the query string (`status__exact`, `tenant__id__exact`,
+# `created_at__gte`, ...) and the date hierarchy's parts.
+FILTER_LOOKUPS = frozenset({"exact", "isnull", "isempty", "gte", "lt"})
+DATE_HIERARCHY_LOOKUPS = frozenset({"year", "month", "day"})
+
+
+def is_sensitive_lookup(lookup: str) -> bool:
+    """Whether a lookup or search path (`tenant__hash_secret__startswith`) passes through a secret field."""
+    for part in lookup.lower().split(LOOKUP_SEP):
+        if part in SENSITIVE_FIELD_NAMES or any(marker in part for marker in SENSITIVE_NAME_PARTS):
+            return True
+    return False
+
+
+class RestrictedLookupsMixin:
+    """Query-string lookups only as this admin's own list filters and date hierarchy make them, never through a
+    secret field; a refused lookup is Django's DisallowedModelAdminLookup (HTTP 400), whatever the value."""
+
+    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
+        if is_sensitive_lookup(lookup):
+            return False
+        if self._is_own_filter_lookup(lookup, request) or self._is_raw_id_lookup(lookup, value):
+            return super().lookup_allowed(lookup, value, request)  # type: ignore[misc]
+        return False
+
+    def get_search_fields(self, request: HttpRequest) -> tuple[str, ...]:
+        fields = super().get_search_fields(request)  # type: ignore[misc]
+        return tuple(f for f in fields if not is_sensitive_lookup(f.lstrip("^=@")))
+
+    def _is_own_filter_lookup(self, lookup: str, request: HttpRequest | None) -> bool:
+        list_filter = self.get_list_filter(request) if request is not None else self.list_filter  # type: ignore[attr-defined]
+        paths = []
+        for item in list_filter:
+            if isinstance(item, type) and issubclass(item, admin.SimpleListFilter):
+                if lookup == item.parameter_name:
+                    return True
+            elif isinstance(item, list | tuple):
+                paths.append(item[0])
+            else:
+                paths.append(item)
+        for path in paths:
+            prefix = f"{path}{LOOKUP_SEP}"
+            if lookup.startswith(prefix):
+                rest = lookup.removeprefix(prefix).split(LOOKUP_SEP)
+                # `status__exact`; through a relation `tenant__id__exact`.
+                if len(rest) <= 2 and rest[-1] in FILTER_LOOKUPS:
+                    return True
+        date_hierarchy = self.date_hierarchy  # type: ignore[attr-defined]
+        return bool(date_hierarchy) and lookup in {f"{date_hierarchy}{LOOKUP_SEP}{p}" for p in DATE_HIERARCHY_LOOKUPS}
+
+    def _is_raw_id_lookup(self, lookup: str, value: str) -> bool:
+        """The `limit_choices_to` filters that raw-id popups pointing at this model pass (as Django allows them)."""
+        for fk_lookup in self.model._meta.related_fkey_lookups:  # type: ignore[attr-defined]
+            if callable(fk_lookup):
+                fk_lookup = fk_lookup()
+            if (lookup, value) in widgets.url_params_from_lookup_dict(fk_lookup).items():
+                return True
+        return False
+
+
+class TenantScopedAdmin(RestrictedLookupsMixin, admin.ModelAdmin):
     """Rows limited to the customer admin's tenants; `tenant_field` names the path to the tenant.
 
     `customer_can` lists what a customer admin may do here ("view", "add", "change", "delete");

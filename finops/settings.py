@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -30,14 +31,31 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
-def env_int(name: str, default: int) -> int:
+def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
         return default
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError as exc:
         raise ImproperlyConfigured(f"{name}={raw!r} is not a whole number.") from exc
+    if minimum is not None and value < minimum:
+        raise ImproperlyConfigured(f"{name}={raw!r} is too small: use {minimum} or more.")
+    return value
+
+
+def env_header_value(name: str) -> tuple[str, str] | None:
+    """A request header and the value that marks a request as HTTPS, e.g. `HTTP_X_FORWARDED_PROTO,https`."""
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return None
+    parts = [part.strip() for part in raw.split(",")]
+    if len(parts) != 2 or not parts[0].startswith("HTTP_") or not parts[0][5:] or not parts[1]:
+        raise ImproperlyConfigured(
+            f"{name}={raw!r} is not a header and a value: use the request.META name of the header your proxy "
+            "sets and the value it sends for HTTPS, e.g. HTTP_X_FORWARDED_PROTO,https."
+        )
+    return parts[0], parts[1]
 
 
 DEBUG = env_bool("DEBUG", default=False)
@@ -66,6 +84,10 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "django_q",
+    # Serves the API docs' Swagger UI from our static files instead of a CDN (the CSP allows only 'self').
+    "ninja",
+    "axes",
+    "csp",
     "connections",
     "finops.ledger",
     "ingestion",
@@ -75,6 +97,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -82,6 +105,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes requires: it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "finops.urls"
@@ -124,6 +149,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {**SQLITE_OPTIONS, **DATABASES["default"].get("OPTIONS", {})}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# django-axes first: it refuses a locked-out username+address before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -182,3 +213,56 @@ LOGGING = {
 if not DEBUG:
     SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
     CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", True)
+
+# HTTPS in production. The defaults keep plain http working (runserver, the test suite); behind a TLS proxy set
+# SECURE_PROXY_SSL_HEADER to the header the proxy sets (and strips from clients), else every request looks
+# like http and SECURE_SSL_REDIRECT loops.
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+SECURE_PROXY_SSL_HEADER = env_header_value("SECURE_PROXY_SSL_HEADER")
+
+# Login throttling (django-axes) on /accounts/login/ and /admin/login/: after AXES_FAILURE_LIMIT failures a
+# user name is locked out from that one address for the cool-off, so an attacker cannot lock out every user.
+AXES_ENABLED = env_bool("AXES_ENABLED", True)
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = env_bool("AXES_RESET_ON_SUCCESS", True)
+# A refused attempt during the lock-out starts the cool-off again, so "try again at" counts from the last try.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = True
+AXES_LOCKOUT_CALLABLE = "connections.throttling.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "connections.throttling.client_ip_address"
+# Reverse proxies in front of the app that append the client address to X-Forwarded-For (0: use REMOTE_ADDR).
+# Behind a proxy that is left at 0, every login comes from the proxy's address.
+FINOPS_TRUSTED_PROXY_COUNT = env_int("FINOPS_TRUSTED_PROXY_COUNT", 0, minimum=0)
+
+# Content-Security-Policy (django-csp 4): scripts and styles only from our own static files. Pages have no
+# inline scripts (a figure is a div carrying its JSON, drawn by static/js/charts.js), htmx is configured by a
+# <meta> not to inject its indicator <style> nor to eval, and Plotly's own CSS is served from static/vendor/ so
+# it injects no <style> either (see base.html). No 'unsafe-inline', no 'unsafe-eval', no nonce.
+_CSP_DIRECTIVES: dict[str, list[str]] = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    # Django's admin has one inline <style>, only in lists with both action bars turned off (no admin does:
+    # tests/test_csp.py checks it). Styles that scripts set through element.style (Plotly's) are allowed.
+    "style-src": ["'self'"],
+    # data: for the SVG icons inside the API docs' stylesheet (Swagger UI); blob: for Plotly's "Download plot as
+    # a PNG", which draws the chart's SVG through a blob: image. tests/test_browser.py exercises both.
+    "img-src": ["'self'", "data:", "blob:"],
+    "object-src": ["'none'"],
+    "base-uri": ["'self'"],
+    "frame-ancestors": ["'none'"],
+    "form-action": ["'self'"],
+}
+# (Not kept as a CSP_REPORT_URI setting: django-csp 4 refuses to start with its 3.x setting names.)
+_csp_report_uri = os.environ.get("CSP_REPORT_URI", "").strip()
+if _csp_report_uri:
+    _CSP_DIRECTIVES["report-uri"] = [_csp_report_uri]
+# CSP_REPORT_ONLY=true sends the same policy as Content-Security-Policy-Report-Only: browsers report
+# violations (to CSP_REPORT_URI and the console) without blocking, to try a change of policy safely.
+if env_bool("CSP_REPORT_ONLY", False):
+    CONTENT_SECURITY_POLICY_REPORT_ONLY = {"DIRECTIVES": _CSP_DIRECTIVES}
+else:
+    CONTENT_SECURITY_POLICY = {"DIRECTIVES": _CSP_DIRECTIVES}

@@ -1,5 +1,7 @@
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from finops.api import api
 
@@ -13,4 +15,6 @@ urlpatterns = [
     path("connections/", include("connections.urls")),
     path("support/", include("connections.support_urls")),
     path("", include("finops.dashboards.urls")),
+    # Browsers ask for /favicon.ico on pages without an icon link (the admin's).
+    path("favicon.ico", RedirectView.as_view(url=static("favicon.svg"), permanent=True)),
 ]

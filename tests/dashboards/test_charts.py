@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import date
 from decimal import Decimal
+from html import unescape
 
 import plotly.graph_objects as go
 
@@ -70,3 +73,18 @@ def test_top_models_bar_shortens_long_refs_on_the_axis_but_keeps_them_for_hover(
     assert tick.endswith("application-inference-profile/abc123")
     assert len(tick) <= 40
     assert list(fig.data[0].customdata) == [arn]
+
+
+def test_figure_div_carries_the_figure_as_json_for_the_static_script_and_runs_nothing():
+    fig = charts.top_models_bar([{"label": "a<b>&c", "billed_cost_usd": Decimal("2.5"), "estimated_cost_usd": None}])
+
+    html = charts.figure_div(fig)
+
+    assert "<script" not in html
+    match = re.fullmatch(r'<div class="plotly-figure" data-figure="([^"]*)"></div>', html)
+    assert match is not None
+    figure = json.loads(unescape(match.group(1)))
+    assert figure["data"][0]["name"] == "Billed" and figure["data"][0]["x"] == [2.5]
+    assert figure["data"][0]["customdata"] == ["a<b>&c"]
+    assert figure["layout"]["title"]["text"] == "Top models"
+    assert figure["config"] == {"displaylogo": False, "responsive": True}
