@@ -14,6 +14,8 @@ from django_htmx.middleware import HtmxDetails
 from connections.selectors import tenant_for_user, tenants_for_user
 from finops.dashboards import charts
 from finops.dashboards import selectors as dashboard_selectors
+from ingestion.runs import import_runs_mark_interrupted
+from ingestion.selectors import import_runs_needing_attention
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -62,10 +64,13 @@ def home(request: HttpRequest) -> HttpResponse:
 def overview(request: HtmxHttpRequest, tenant_slug: str) -> HttpResponse:
     tenant = tenant_for_user(user=request.user, slug=tenant_slug)
     start, end, errors = _parse_range(request.GET)
+    # An import whose process died must read as interrupted here, not as still running.
+    import_runs_mark_interrupted(tenant=tenant)
     data = dashboard_selectors.overview(tenant=tenant, start=start, end=end)
     context = {
         "tenant": tenant,
         "overview": data,
+        "import_problems": import_runs_needing_attention(tenant=tenant),
         "errors": errors,
         "trend_div": charts.figure_div(charts.daily_trend(data.daily)) if data.has_period_data else "",
         "models_div": charts.figure_div(charts.top_models_bar(data.top_models)) if data.top_models else "",

@@ -153,3 +153,32 @@ def test_the_admin_shows_a_dead_run_as_interrupted_without_the_process_details(
     assert "Interrupted" in listing
     assert "7 rows" in detail and "Run the same import again" in detail
     assert socket.gethostname() not in detail
+
+
+def test_the_overview_says_an_import_was_interrupted_until_a_rerun_finishes(
+    tenant: Tenant, viewer, client, tmp_path: Path  # noqa: ANN001
+) -> None:
+    dead = _running_run(tenant, process=f"{socket.gethostname()}:{os.getpid()}:not-this-process")
+    client.force_login(viewer)
+
+    page = client.get(f"/t/{tenant.slug}/").content.decode()
+
+    assert f"CUR 2.0 import #{dead.pk} was interrupted" in page and "7 rows loaded" in page
+    dead.refresh_from_db()
+    assert dead.status == ImportRun.Status.INTERRUPTED
+
+    from ingestion.services import import_cur
+
+    import_cur(tenant=tenant, paths=[bad.write_cur(tmp_path / "june.csv", bad.bedrock_rows())])
+    assert "was interrupted" not in client.get(f"/t/{tenant.slug}/").content.decode()
+
+
+def test_the_overview_of_another_tenant_says_nothing_of_this_ones_imports(
+    tenant: Tenant, outsider, client  # noqa: ANN001
+) -> None:
+    _running_run(tenant, process=f"{socket.gethostname()}:{os.getpid()}:not-this-process")
+    client.force_login(outsider)
+
+    page = client.get("/t/globex/").content.decode()
+
+    assert "was interrupted" not in page
