@@ -156,7 +156,10 @@ def test_the_admin_shows_a_dead_run_as_interrupted_without_the_process_details(
 
 
 def test_the_overview_says_an_import_was_interrupted_until_a_rerun_finishes(
-    tenant: Tenant, viewer, client, tmp_path: Path  # noqa: ANN001
+    tenant: Tenant,
+    viewer,
+    client,
+    tmp_path: Path,  # noqa: ANN001
 ) -> None:
     dead = _running_run(tenant, process=f"{socket.gethostname()}:{os.getpid()}:not-this-process")
     client.force_login(viewer)
@@ -174,7 +177,9 @@ def test_the_overview_says_an_import_was_interrupted_until_a_rerun_finishes(
 
 
 def test_the_overview_of_another_tenant_says_nothing_of_this_ones_imports(
-    tenant: Tenant, outsider, client  # noqa: ANN001
+    tenant: Tenant,
+    outsider,
+    client,  # noqa: ANN001
 ) -> None:
     _running_run(tenant, process=f"{socket.gethostname()}:{os.getpid()}:not-this-process")
     client.force_login(outsider)
