@@ -176,7 +176,9 @@ NEGATIVE_USAGE = "negative usage amount on a usage line: cost kept, tokens not c
 NO_COUNTS = "no token counts in the record: usage unknown, left unpriced"
 
 
-def normalize_cur_row(raw: dict[str, Any], *, catalog: Catalog, mapping: Mapping[str, list[str]]) -> dict[str, Any]:
+def normalize_cur_row(
+    raw: dict[str, Any], *, catalog: Catalog, mapping: Mapping[str, list[str]], float_storage: bool = False
+) -> dict[str, Any]:
     usage = _usage_type(raw["usage_type"])
     product: dict[str, str] = raw.get("product") or {}
     model = None
@@ -254,7 +256,7 @@ def normalize_cur_row(raw: dict[str, Any], *, catalog: Catalog, mapping: Mapping
         fields["unit"] = "images"
     dims = map_dimensions(mapping, raw.get("tags", {}), raw.get("resource_tags", {}))
     fields.update({k: v for k, v in dims.items() if not fields.get(k)})
-    validate_event(fields, labels=CUR_LABELS)
+    validate_event(fields, labels=CUR_LABELS, float_storage=float_storage)
     identity = {k: v for k, v in raw.items() if k not in {"file", "line"}}
     # Every delivered value and every stored one: a re-delivery that changes anything (a cost, a
     # tag, the tenant's tag mapping) is a different row; an identical one is the same row.
@@ -262,7 +264,9 @@ def normalize_cur_row(raw: dict[str, Any], *, catalog: Catalog, mapping: Mapping
     return fields
 
 
-def normalize_log_record(raw: dict[str, Any], *, catalog: Catalog, mapping: Mapping[str, list[str]]) -> dict[str, Any]:
+def normalize_log_record(
+    raw: dict[str, Any], *, catalog: Catalog, mapping: Mapping[str, list[str]], float_storage: bool = False
+) -> dict[str, Any]:
     ref = catalog.resolve_model_id(raw["model_id"])
     model = ref.model
     start = raw["timestamp"]
@@ -331,4 +335,4 @@ def normalize_log_record(raw: dict[str, Any], *, catalog: Catalog, mapping: Mapp
         **_principal_fields(raw.get("identity_arn", "")),
     }
     fields.update(map_dimensions(mapping, metadata))
-    return validate_event(fields, labels=LOG_LABELS)
+    return validate_event(fields, labels=LOG_LABELS, float_storage=float_storage)

@@ -14,7 +14,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.db import connection, transaction
 
 from connections.models import Tenant
 from finops.ledger.catalog import Catalog
@@ -45,7 +45,9 @@ def tenant_hash_key(tenant: Tenant) -> bytes:
 
 
 class _GroupFailed(Exception):
-    pass
+    def __init__(self, message: str, *, every_row_rejected: bool = False) -> None:
+        super().__init__(message)
+        self.every_row_rejected = every_row_rejected
 
 
 def _normalise_batch(
@@ -55,10 +57,11 @@ def _normalise_batch(
     rows: list[dict[str, Any]] = []
     rejected: list[Rejected] = []
     warnings: list[Rejected] = []
+    float_storage = connection.vendor == "sqlite"
     for raw in batch.rows:
         file, line = raw.get("file", "?"), raw.get("line", 0)
         try:
-            row = normaliser(raw, catalog=catalog, mapping=mapping)
+            row = normaliser(raw, catalog=catalog, mapping=mapping, float_storage=float_storage)
         except (ValueError, KeyError, TypeError, ArithmeticError) as exc:
             reason = str(exc) if isinstance(exc, ValueError) else f"cannot normalise: {exc!r}"
             rejected.append(Rejected(file, line, reason))
@@ -210,6 +213,13 @@ def _import_cur(
                         ) from exc
                     info.update(read=file_tally.read, loaded=file_tally.loaded, rejected=file_tally.rejected)
                     group_tally.merge(file_tally)
+                if group_tally.rejected and not group_tally.loaded and not group_tally.unchanged:
+                    # Every row refused: a broken delivery, not a period that became empty.
+                    raise _GroupFailed(
+                        f"billing period {label} was not replaced because every one of its "
+                        f"{group_tally.rejected:,} rows was rejected; its earlier data is kept",
+                        every_row_rejected=True,
+                    )
                 # Rows of the period that this delivery no longer has (a restatement): gone.
                 group_tally.replaced += delete_billed_period(
                     tenant_id=tenant.pk, billing_period=period, keep_import_run_id=run.pk
@@ -219,8 +229,14 @@ def _import_cur(
         except _GroupFailed as exc:
             say(f"    ERROR: {exc}")
             for info in group_tally.files:
-                info.setdefault("error", "not loaded: another file of its billing period could not be read")
+                info.setdefault("error", str(exc) if len(group_tally.files) == 1 else f"not loaded: {exc}")
             tally.files.extend(group_tally.files)
+            if exc.every_row_rejected:
+                # The rows were read and refused: say which and why, even though nothing was loaded.
+                tally.read += group_tally.read
+                tally.rejected += group_tally.rejected
+                tally.skipped.update(group_tally.skipped)
+                tally.samples.extend(group_tally.samples[: max(0, 200 - len(tally.samples))])
             run_progress(run, tally)
             continue
         if group_tally.unchanged and not group_tally.loaded and not group_tally.replaced:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Context, Decimal, InvalidOperation
 from typing import Any
 
 from django.db import models
@@ -78,11 +78,24 @@ def _check_decimal(value: Any, *, label: str, bound: Decimal, quantum: Decimal) 
         raise ValueError(f"{label}={value} cannot be stored") from exc
 
 
-def validate_event(fields: dict[str, Any], *, labels: Mapping[str, str] | None = None) -> dict[str, Any]:
+SQLITE_DIGITS = Context(prec=15)  # SQLite keeps a decimal column as a double: 15 significant digits come back
+
+
+def _fits_a_double(value: Decimal, quantum: Decimal) -> bool:
+    """Whether the value reads back unchanged from SQLite (as Django reads a REAL decimal column)."""
+    back = SQLITE_DIGITS.create_decimal_from_float(float(value))
+    return back.quantize(quantum, context=Context(prec=40)) == value
+
+
+def validate_event(
+    fields: dict[str, Any], *, labels: Mapping[str, str] | None = None, float_storage: bool = False
+) -> dict[str, Any]:
     """Raise ValueError when a value cannot be stored as delivered; quantise money and units.
 
     `labels` maps ledger fields to the names the input used (`iam_principal` ->
-    `line_item_iam_principal`), so the reason names what the user can find in their file."""
+    `line_item_iam_principal`), so the reason names what the user can find in their file.
+    `float_storage`: the database keeps decimals as doubles (SQLite), so a value with more than 15
+    significant digits would come back changed; it is refused with the reason instead."""
     labels = labels or {}
     for field, value in fields.items():
         limit = STRING_LIMITS.get(field)
@@ -113,6 +126,14 @@ def validate_event(fields: dict[str, Any], *, labels: Mapping[str, str] | None =
         fields["units"] = _check_decimal(
             fields["units"], label=_name("units", labels), bound=MAX_ABS_UNITS, quantum=UNITS_QUANTUM
         )
+    if float_storage:
+        for field, quantum in (*((f, MONEY_QUANTUM) for f in MONEY_FIELDS), ("units", UNITS_QUANTUM)):
+            value = fields.get(field)
+            if value is not None and not _fits_a_double(value, quantum):
+                raise ValueError(
+                    f"{_name(field, labels)}={value.normalize():f} has more significant digits than SQLite stores "
+                    "exactly (15); load it into PostgreSQL (DATABASE_URL) to keep every digit"
+                )
     for field in TOKEN_FIELDS:
         value = fields.get(field, 0)
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_TOKENS:

@@ -224,6 +224,15 @@ def _csv_header(reader: Any, path: Path) -> list[str]:
     return header
 
 
+def _starts_a_row(taken: list[tuple[int, str]], width: int) -> bool:
+    """Whether these lines begin with a complete record of the right width (so they were swallowed)."""
+    try:
+        first = next(csv.reader(text for _, text in taken), None)
+    except csv.Error:
+        return False
+    return first is not None and len(first) == width
+
+
 def _rows_from_csv(path: Path) -> Iterator[tuple[int, dict[str, Any] | None, str | None]]:
     """(line number, record or None, error) for every data line of a CSV file.
 
@@ -262,14 +271,13 @@ def _rows_from_csv(path: Path) -> Iterator[tuple[int, dict[str, Any] | None, str
             if not values or (len(values) == 1 and not values[0].strip()):
                 continue
             if len(values) != width or len(taken) > MAX_LINES_PER_ROW:
-                if len(taken) > 1:
-                    # A stray quote joined this line with the ones after it: reject this line and
-                    # read the swallowed lines again as rows of their own.
+                if len(taken) > 1 and _starts_a_row(taken[1:], width):
+                    # A stray quote joined this line with rows after it: reject this line and read the
+                    # swallowed lines again as rows of their own.
                     lines.push_back(taken[1:])
-                    values = next(csv.reader([taken[0][1]]), [])
-                    if len(values) == width:
-                        yield start, None, "malformed CSV: a quoted field is not closed on this line"
-                        continue
+                    yield start, None, "malformed CSV: a quote opened on this line is not closed"
+                    continue
+                # One record (maybe over several lines, as a quoted line break allows) of the wrong width.
                 yield start, None, f"expected {width} fields, found {len(values)}"
                 continue
             encoding_error = _bad_encoding(values, header)
@@ -294,6 +302,68 @@ def _parquet_records(record_batch: Any) -> list[tuple[dict[str, Any] | None, str
         return rows
 
 
+TIME_COLUMNS = (
+    "line_item_usage_start_date",
+    "line_item_usage_end_date",
+    "bill_billing_period_start_date",
+    "bill_billing_period_end_date",
+)
+NUMBER_COLUMNS = (
+    "line_item_usage_amount",
+    "line_item_unblended_cost",
+    "line_item_net_unblended_cost",
+    "line_item_unblended_rate",
+    "pricing_public_on_demand_cost",
+)
+TEXT_COLUMNS = (
+    "identity_line_item_id",
+    "identity_time_interval",
+    "line_item_line_item_type",
+    "bill_billing_entity",
+    "bill_payer_account_id",
+    "line_item_usage_account_id",
+    "line_item_product_code",
+    "line_item_usage_type",
+    "line_item_operation",
+    "line_item_line_item_description",
+    "pricing_unit",
+    "product_pricing_unit",
+    "line_item_currency_code",
+    "line_item_iam_principal",
+    "line_item_user_identifier",
+    "line_item_resource_id",
+    "product_region_code",
+    "product_product_family",
+    "product_servicecode",
+)
+
+
+def _column_type_error(name: str, arrow_type: Any) -> str | None:
+    """Why a Parquet column's type cannot hold what the CUR 2.0 column holds, or None."""
+    import pyarrow as pa
+    import pyarrow.types as t
+
+    def texty(kind: Any) -> bool:
+        if t.is_dictionary(kind):
+            kind = kind.value_type
+        return t.is_string(kind) or t.is_large_string(kind) or t.is_null(kind)
+
+    if texty(arrow_type):
+        return None
+    if name in MAP_COLUMNS:
+        if t.is_map(arrow_type) and texty(arrow_type.key_type) and texty(arrow_type.item_type):
+            return None
+        return "a map of text to text"
+    if name in TIME_COLUMNS:
+        return None if t.is_timestamp(arrow_type) or t.is_date(arrow_type) else "a timestamp"
+    if name in NUMBER_COLUMNS:
+        ok = t.is_floating(arrow_type) or t.is_integer(arrow_type) or t.is_decimal(arrow_type)
+        return None if ok else "a number"
+    if name in TEXT_COLUMNS:
+        return None if t.is_integer(arrow_type) and arrow_type != pa.bool_() else "text"
+    return None
+
+
 def _rows_from_parquet(path: Path, batch_size: int) -> Iterator[tuple[int, dict[str, Any] | None, str | None]]:
     import pyarrow.parquet as pq
 
@@ -308,6 +378,13 @@ def _rows_from_parquet(path: Path, batch_size: int) -> Iterator[tuple[int, dict[
     missing = [c for c in REQUIRED_COLUMNS if c not in names]
     if missing:
         raise FileUnreadable(f"{path}: not a CUR 2.0 file: missing column(s) {', '.join(missing)}")
+    for field in parquet.schema_arrow:
+        expected = _column_type_error(field.name, field.type)
+        if expected:
+            raise FileUnreadable(
+                f"{path}: column {field.name} has type {field.type}, but it holds {expected} in CUR 2.0; "
+                "the file is not loaded"
+            )
     number = 0
     batches = parquet.iter_batches(batch_size=batch_size)
     while True:

@@ -294,15 +294,52 @@ def _parquet_with(tmp_path: Path, column: str, array: pa.Array) -> Path:
     return path
 
 
-def test_a_parquet_tags_column_of_integer_lists_rejects_rows_by_reason(tenant: Tenant, tmp_path: Path) -> None:
+def test_a_parquet_tags_column_of_integer_lists_rejects_the_file_and_keeps_the_period(
+    tenant: Tenant, tmp_path: Path
+) -> None:
+    june = bad.bedrock_rows()
+    import_cur(tenant=tenant, paths=[bad.write_cur(tmp_path / "june.csv", june)])
     rows = mf.read_cur_csv(mf.CUR_JUNE_CSV)[1]
     path = _parquet_with(tmp_path, "tags", pa.array([[1, 2]] * len(rows), type=pa.list_(pa.int64())))
 
     run = import_cur(tenant=tenant, paths=[path])
 
-    assert run.rows_loaded == 0
-    assert run.rows_rejected == len(rows) - 1  # the EC2 row is skipped before its tags matter
-    assert all("tags" in r["reason"] for r in run.rejected_samples)
+    assert run.status == ImportRun.Status.FAILED
+    assert "column tags has type list<" in run.message and "a map of text to text" in run.message
+    assert _billed(tenant, JUNE) == (len(june), bad.cur_billed_sum(june))
+
+
+def test_a_redelivery_whose_every_row_is_rejected_keeps_the_period(tenant: Tenant, tmp_path: Path) -> None:
+    june = bad.bedrock_rows()
+    import_cur(tenant=tenant, paths=[bad.write_cur(bad.period_path(tmp_path / "a", "2026-06"), june)])
+    broken = [{**row, "line_item_unblended_cost": "not a number"} for row in june]
+
+    run = import_cur(tenant=tenant, paths=[bad.write_cur(bad.period_path(tmp_path / "b", "2026-06"), broken)])
+
+    assert run.status == ImportRun.Status.FAILED
+    assert "every one of its 18 rows was rejected; its earlier data is kept" in run.message
+    assert (run.rows_read, run.rows_rejected, run.rows_loaded) == (18, 18, 0)
+    assert _billed(tenant, JUNE) == (len(june), bad.cur_billed_sum(june))
+
+
+def test_a_cost_with_more_digits_than_the_database_keeps_is_stored_exactly_or_refused(
+    tenant: Tenant, tmp_path: Path
+) -> None:
+    from django.db import connection
+
+    rows = bad.bedrock_rows()[:3]
+    rows[1] = {**rows[1], "line_item_unblended_cost": "770103.7000463575"}  # 16 significant digits
+
+    run = import_cur(tenant=tenant, paths=[bad.write_cur(tmp_path / "digits.csv", rows)])
+
+    stored = list(SpendEvent.objects.filter(tenant=tenant).values_list("cost_usd", flat=True))
+    if connection.vendor == "sqlite":  # a double keeps 15 significant digits: refused, never rounded
+        assert (run.rows_loaded, run.rows_rejected) == (2, 1)
+        assert "more significant digits than SQLite stores exactly" in _rejected_lines(run)[3]
+        assert Decimal("770103.7000463575") not in stored
+    else:
+        assert run.rows_loaded == 3
+        assert Decimal("770103.7000463575") in stored
 
 
 def test_a_parquet_timestamp_out_of_range_rejects_only_its_row(tenant: Tenant, tmp_path: Path) -> None:
