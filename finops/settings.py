@@ -233,6 +233,8 @@ AXES_RESET_ON_SUCCESS = env_bool("AXES_RESET_ON_SUCCESS", True)
 # A refused attempt during the lock-out starts the cool-off again, so "try again at" counts from the last try.
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = True
 AXES_LOCKOUT_CALLABLE = "connections.throttling.lockout_response"
+# No start-up banner on every management command's stderr; lockouts are still logged.
+AXES_VERBOSE = env_bool("AXES_VERBOSE", False)
 AXES_CLIENT_IP_CALLABLE = "connections.throttling.client_ip_address"
 # Reverse proxies in front of the app that append the client address to X-Forwarded-For (0: use REMOTE_ADDR).
 # Behind a proxy that is left at 0, every login comes from the proxy's address.
