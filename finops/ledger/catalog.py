@@ -26,6 +26,7 @@ class CatalogModel:
     tier: str
     lifecycle: str
     regional_premium: bool
+    long_context_threshold: int | None = None
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,9 @@ class PriceEntry:
     unit: str
     effective_from: date
     effective_to: date | None
+    context: str = ""
+    cache_ttl: str = ""
+    usage_type: str = ""
 
     @property
     def per_unit(self) -> Decimal:
@@ -138,26 +142,90 @@ class Catalog:
         service_tier: str = "standard",
         region: str = "",
         variant: str = "",
+        context: str = "",
+        cache_ttl: str = "",
     ) -> PriceEntry | None:
-        """The most specific price in force on `on`: exact region beats any, exact route beats any,
-        exact variant beats none; a variant asked for but not priced falls back to the plain rate."""
+        """The most specific price in force on `on`, found by the dimensions AWS bills by.
+
+        Route is matched by price class: AWS has a global price and a regional one, and a geographic
+        cross-region profile (`us.`, `eu.` ...) pays the regional one. An exact region beats any
+        region, an exact price class beats any, an exact variant beats none. A long-context price or
+        a 1-hour cache write asked for but not priced falls back to the plain rate."""
         best: tuple[int, date] | None = None
         chosen: PriceEntry | None = None
         variant = (variant or "").lower()
+        wanted_class = price_class(route)
+        context = "long" if context == "long" else ""
+        cache_ttl = "1h" if cache_ttl == "1h" else ""
         for entry in self.prices.get((model_id, token_type, service_tier), ()):
             if entry.effective_from > on or (entry.effective_to is not None and entry.effective_to <= on):
                 continue
             if entry.region and entry.region != region:
                 continue
-            if entry.route and entry.route != route:
+            if entry.route and price_class(entry.route) != wanted_class:
                 continue
             if entry.variant and entry.variant.lower() != variant:
                 continue
-            score = (2 if entry.region else 0) + (4 if entry.route else 0) + (8 if entry.variant else 0)
+            if entry.context and entry.context != context:
+                continue
+            if entry.cache_ttl and entry.cache_ttl != cache_ttl:
+                continue
+            score = (
+                (2 if entry.region else 0)
+                + (4 if entry.route else 0)
+                + (8 if entry.variant else 0)
+                + (16 if entry.context else 0)
+                + (32 if entry.cache_ttl else 0)
+            )
             rank = (score, entry.effective_from)
             if best is None or rank > best:
                 best, chosen = rank, entry
         return chosen
+
+    def request_context(self, model_id: str, tokens: dict[str, int]) -> str:
+        """ "long" when the request's input (uncached, cache read and cache write) passes the model's
+        long-context threshold: every token of it is then billed at the long-context price."""
+        model = self.models.get(model_id)
+        if model is None or not model.long_context_threshold:
+            return ""
+        size = sum(tokens.get(t, 0) for t in ("input", "cache_read", "cache_write", "cache_write_1h"))
+        return "long" if size > model.long_context_threshold else ""
+
+    def estimate_by_type(
+        self,
+        *,
+        model_id: str,
+        tokens: dict[str, int],
+        on: date,
+        route: str = "in_region",
+        service_tier: str = "standard",
+        region: str = "",
+    ) -> tuple[dict[str, Decimal], list[str]]:
+        """Cost of each token type of a request, and the token types that have no price.
+
+        `tokens` keys: input, output, cache_read, cache_write (5-minute), cache_write_1h, image."""
+        context = self.request_context(model_id, tokens)
+        costs: dict[str, Decimal] = {}
+        missing: list[str] = []
+        for key, count in tokens.items():
+            if not count:
+                continue
+            token_type, ttl = ("cache_write", "1h") if key == "cache_write_1h" else (key, "")
+            entry = self.price(
+                model_id=model_id,
+                token_type=token_type,
+                on=on,
+                route=route,
+                service_tier=service_tier,
+                region=region,
+                context=context,
+                cache_ttl=ttl,
+            )
+            if entry is None:
+                missing.append(key)
+                continue
+            costs[key] = entry.per_unit * count
+        return costs, missing
 
     def estimate(
         self,
@@ -170,21 +238,12 @@ class Catalog:
         region: str = "",
     ) -> tuple[Decimal | None, list[str]]:
         """Cost of a request's tokens, or None with the token types that have no price."""
-        total = Decimal(0)
-        missing: list[str] = []
-        for token_type, count in tokens.items():
-            if not count:
-                continue
-            entry = self.price(
-                model_id=model_id,
-                token_type=token_type,
-                on=on,
-                route=route,
-                service_tier=service_tier,
-                region=region,
-            )
-            if entry is None:
-                missing.append(token_type)
-                continue
-            total += entry.per_unit * count
-        return (None if missing else total), missing
+        costs, missing = self.estimate_by_type(
+            model_id=model_id, tokens=tokens, on=on, route=route, service_tier=service_tier, region=region
+        )
+        return (None if missing else sum(costs.values(), Decimal(0))), missing
+
+
+def price_class(route: str) -> str:
+    """AWS bills two price classes: global, and regional (in-region calls and geographic profiles)."""
+    return "global" if route == "global" else "regional"

@@ -26,6 +26,7 @@ class ServiceTier(models.TextChoices):
     PRIORITY = "priority", "Priority"
     PROVISIONED = "provisioned", "Provisioned"
     RESERVED = "reserved", "Reserved"
+    LATENCY_OPTIMIZED = "latency_optimized", "Latency-optimized"
 
 
 class TokenType(models.TextChoices):
@@ -33,8 +34,23 @@ class TokenType(models.TextChoices):
     OUTPUT = "output", "Output tokens"
     CACHE_READ = "cache_read", "Cache read tokens"
     CACHE_WRITE = "cache_write", "Cache write tokens"
+    INPUT_AUDIO = "input_audio", "Input audio tokens"
+    OUTPUT_AUDIO = "output_audio", "Output audio tokens"
+    INPUT_IMAGE = "input_image", "Input image tokens"
+    INPUT_VIDEO = "input_video", "Input video tokens"
+    OUTPUT_IMAGE = "output_image", "Output image tokens"
     IMAGE = "image", "Images"
     MODEL_UNIT_HOUR = "model_unit_hour", "Model-unit hours"
+
+
+class Context(models.TextChoices):
+    STANDARD = "", "Standard context"
+    LONG = "long", "Long context"
+
+
+class CacheTtl(models.TextChoices):
+    DEFAULT = "", "5 minutes"
+    ONE_HOUR = "1h", "1 hour"
 
 
 class ModelCatalog(models.Model):
@@ -55,6 +71,10 @@ class ModelCatalog(models.Model):
     lifecycle = models.CharField(max_length=16, choices=Lifecycle.choices, default=Lifecycle.ACTIVE)
     # Claude 4.5+ charge 10% more on regional/geo routes than on global.
     regional_premium = models.BooleanField(default=False)
+    long_context_threshold = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Input tokens above which a request is billed at the long-context price."
+    )
+    source = models.CharField(max_length=64, blank=True, help_text="Where the entry came from (seed, library, AWS).")
 
     class Meta:
         ordering = ["provider", "family", "model_id"]
@@ -92,8 +112,13 @@ class ModelPrice(models.Model):
     model = models.ForeignKey(ModelCatalog, on_delete=models.CASCADE, related_name="prices")
     token_type = models.CharField(max_length=20, choices=TokenType.choices)
     route = models.CharField(max_length=16, choices=Route.choices, blank=True)
-    service_tier = models.CharField(max_length=16, choices=ServiceTier.choices, default=ServiceTier.STANDARD)
+    service_tier = models.CharField(max_length=20, choices=ServiceTier.choices, default=ServiceTier.STANDARD)
     region = models.CharField(max_length=32, blank=True)
+    context = models.CharField(max_length=16, choices=Context.choices, blank=True)
+    cache_ttl = models.CharField(max_length=8, choices=CacheTtl.choices, blank=True)
+    usage_type = models.CharField(
+        max_length=255, blank=True, help_text="The AWS usage type this price is billed under, when known."
+    )
     variant = models.CharField(
         max_length=32,
         blank=True,
@@ -119,6 +144,23 @@ class ModelPrice(models.Model):
     def per_token(self) -> Decimal:
         divisor = {"1M tokens": Decimal(1_000_000), "1K tokens": Decimal(1000)}.get(self.unit, Decimal(1))
         return self.price_usd / divisor
+
+
+class TierRule(models.Model):
+    """How a model new to the catalog gets its family and tier: the first rule (lowest order) whose
+    pattern matches the model id or name. Staff edit these in the admin."""
+
+    order = models.PositiveIntegerField(default=100)
+    pattern = models.CharField(max_length=200, help_text="Regular expression, matched case-insensitively.")
+    tier = models.CharField(max_length=16, choices=ModelCatalog.Tier.choices)
+    family = models.CharField(max_length=64, blank=True, help_text="Blank: derived from the model id.")
+    note = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["order", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.pattern} -> {self.tier}"
 
 
 class SpendEvent(models.Model):
@@ -163,20 +205,35 @@ class SpendEvent(models.Model):
     usage_type = models.CharField(max_length=255, blank=True)
     token_type = models.CharField(max_length=20, blank=True)
     line_item_type = models.CharField(max_length=64, blank=True)
-    service_tier = models.CharField(max_length=16, choices=ServiceTier.choices, default=ServiceTier.STANDARD)
+    service_tier = models.CharField(max_length=20, choices=ServiceTier.choices, default=ServiceTier.STANDARD)
+    context = models.CharField(max_length=16, choices=Context.choices, blank=True)
+    usage_category = models.CharField(
+        max_length=32, blank=True, help_text="tokens, image, provisioned_throughput, guardrail, ... or unparsed."
+    )
     inference_profile_arn = models.CharField(max_length=2048, blank=True)
     # how much
     input_tokens = models.BigIntegerField(default=0)
     output_tokens = models.BigIntegerField(default=0)
     cache_read_tokens = models.BigIntegerField(default=0)
     cache_write_tokens = models.BigIntegerField(default=0)
+    cache_write_1h_tokens = models.BigIntegerField(
+        default=0, help_text="Of cache_write_tokens, those cached for 1 hour."
+    )
     units = models.DecimalField(max_digits=24, decimal_places=8, null=True, blank=True)
     unit = models.CharField(max_length=64, blank=True)
     requests = models.IntegerField(default=0)
     latency_ms = models.IntegerField(null=True, blank=True)
     cost_usd = models.DecimalField(**MONEY, null=True, blank=True, help_text="Blank when unpriced.")
     list_cost_usd = models.DecimalField(**MONEY, null=True, blank=True)
-    allocated_cost_usd = models.DecimalField(**MONEY, null=True, blank=True)
+    allocated_cost_usd = models.DecimalField(
+        **MONEY,
+        null=True,
+        blank=True,
+        help_text="Requests: their share of their bucket's billed dollars. Bill lines: the part given to requests.",
+    )
+    catalog_cost_usd = models.DecimalField(
+        **MONEY, null=True, blank=True, help_text="Bill lines: the quantity at the catalog's list price."
+    )
     unpriced = models.BooleanField(default=False)
     # who
     iam_principal = models.CharField(max_length=2048, blank=True, help_text="ARN (ARNs are at most 2,048 characters).")

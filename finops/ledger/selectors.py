@@ -33,6 +33,7 @@ def catalog_load() -> Catalog:
                 tier=m.tier,
                 lifecycle=m.lifecycle,
                 regional_premium=m.regional_premium,
+                long_context_threshold=m.long_context_threshold,
             ),
             aliases.get(m.pk, []) + [m.name],
         )
@@ -49,6 +50,9 @@ def catalog_load() -> Catalog:
                 unit=p.unit,
                 effective_from=p.effective_from,
                 effective_to=p.effective_to,
+                context=p.context,
+                cache_ttl=p.cache_ttl,
+                usage_type=p.usage_type,
             )
         )
     return catalog

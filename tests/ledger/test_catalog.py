@@ -9,10 +9,11 @@ from decimal import Decimal
 import pytest
 
 from finops.ledger.catalog import Catalog
-from finops.ledger.catalog_seed import SEED_EFFECTIVE_FROM, SEED_MODELS
+from finops.ledger.catalog_seed import SEED_MODELS
 from finops.ledger.models import ModelCatalog, ModelPrice
+from finops.ledger.price_library import SINCE
 from finops.ledger.selectors import catalog_load
-from finops.ledger.services import catalog_seed_apply
+from finops.ledger.services import catalog_library_apply, catalog_seed_apply
 
 ACCT = "123456789012"
 SONNET_46 = "anthropic.claude-sonnet-4-6"
@@ -215,44 +216,61 @@ def test_claude_3_haiku_has_no_cache_price_so_cache_tokens_stay_unpriced(catalog
     assert missing == ["cache_read"]
 
 
-def test_claude_4_5_and_later_charge_ten_percent_more_off_the_global_route(db) -> None:  # noqa: ANN001
-    premium = ModelCatalog.objects.filter(regional_premium=True)
-    assert {SONNET_46, SONNET_45, HAIKU_45, OPUS_46, OPUS_47} <= set(premium.values_list("model_id", flat=True))
+@pytest.mark.parametrize("model_id", [SONNET_46, SONNET_45, HAIKU_45, OPUS_46, OPUS_47])
+@pytest.mark.parametrize("token_type", ["input", "output", "cache_read", "cache_write"])
+@pytest.mark.parametrize("tier", ["standard", "batch"])
+def test_claude_4_5_and_later_charge_ten_percent_more_off_the_global_route(
+    catalog: Catalog, model_id: str, token_type: str, tier: str
+) -> None:
+    regional = _per_million(catalog, model_id, token_type, "geo", tier)
+    in_region = _per_million(catalog, model_id, token_type, "in_region", tier)
+    global_ = _per_million(catalog, model_id, token_type, "global", tier)
+
+    assert regional == in_region == global_ * Decimal("1.1")
+    assert ModelCatalog.objects.get(model_id=model_id).regional_premium
+
+
+def test_claude_before_4_5_has_one_price_everywhere(db) -> None:  # noqa: ANN001
     assert not ModelCatalog.objects.get(model_id=SONNET_4).regional_premium
-    for model in premium:
-        for price in ModelPrice.objects.filter(model=model, route="global", variant=""):
-            regional = ModelPrice.objects.get(
-                model=model, route="", token_type=price.token_type, service_tier=price.service_tier, variant=""
-            )
-            assert regional.price_usd == price.price_usd * Decimal("1.1"), (model.model_id, price.token_type)
 
 
-def test_claude_cache_write_is_1_25x_and_read_0_1x_input_and_nova_read_is_0_25x(db) -> None:  # noqa: ANN001
-    checked = 0
-    for price in ModelPrice.objects.filter(token_type="input", variant="").select_related("model"):
-        same = {"model": price.model, "route": price.route, "service_tier": price.service_tier, "variant": ""}
-        read = ModelPrice.objects.filter(token_type="cache_read", **same).first()
-        write = ModelPrice.objects.filter(token_type="cache_write", **same).first()
-        if price.model.provider == "Anthropic" and read is not None:
-            assert write.price_usd == price.price_usd * Decimal("1.25"), price.model.model_id
-            assert read.price_usd == price.price_usd * Decimal("0.1"), price.model.model_id
-            checked += 1
-        elif price.model.family == "nova" and read is not None:
-            assert read.price_usd == price.price_usd * Decimal("0.25"), price.model.model_id
-            assert write.price_usd == 0  # Nova does not charge for cache writes
-            checked += 1
-    assert checked > 20
+def test_a_1_hour_cache_write_costs_twice_input_where_the_library_lacks_it(catalog: Catalog) -> None:
+    # The library gives Claude Sonnet 4 a 5-minute cache write but no 1-hour one; the rule adds it.
+    one_hour = catalog.price(model_id=SONNET_4, token_type="cache_write", on=ON, route="geo", cache_ttl="1h")
+    five_minutes = catalog.price(model_id=SONNET_4, token_type="cache_write", on=ON, route="geo")
+    row = ModelPrice.objects.get(
+        model__model_id=SONNET_4,
+        token_type="cache_write",
+        cache_ttl="1h",
+        route="",
+        service_tier="standard",
+        context="",
+    )
+
+    assert one_hour is not None and one_hour.cache_ttl == "1h" and "rule" in row.source
+    assert one_hour.price_usd == Decimal("3.00") * 2
+    assert five_minutes.price_usd == Decimal("3.75")
+
+
+def test_nova_cache_writes_are_free_and_reads_are_a_quarter_of_input(catalog: Catalog) -> None:
+    for model_id in (NOVA_MICRO, NOVA_LITE, NOVA_PRO, NOVA_PREMIER):
+        inp = _per_million(catalog, model_id, "input", "in_region")
+        assert _per_million(catalog, model_id, "cache_write", "in_region") == 0
+        assert _per_million(catalog, model_id, "cache_read", "in_region") == inp * Decimal("0.25")
 
 
 def test_batch_is_half_of_on_demand(db) -> None:  # noqa: ANN001
     batch_prices = ModelPrice.objects.filter(service_tier="batch")
-    assert batch_prices.count() > 20
+    assert batch_prices.count() > 100
     for batch in batch_prices:
         standard = ModelPrice.objects.get(
             model=batch.model,
             token_type=batch.token_type,
             route=batch.route,
+            region=batch.region,
             variant=batch.variant,
+            context=batch.context,
+            cache_ttl=batch.cache_ttl,
             service_tier="standard",
             effective_from=batch.effective_from,
         )
@@ -264,13 +282,10 @@ def test_flex_is_half_and_priority_is_plus_75_percent(catalog: Catalog) -> None:
     assert _per_million(catalog, SONNET_46, "output", "geo", "priority") == Decimal("16.50") * Decimal("1.75")
 
 
-def test_provisioned_throughput_is_priced_per_model_unit_hour(catalog: Catalog) -> None:
-    entry = catalog.price(
-        model_id=NOVA_2_LITE, token_type="model_unit_hour", on=ON, service_tier="provisioned", variant="none"
-    )
-
-    assert entry is not None
-    assert (entry.price_usd, entry.unit) == (Decimal("60.50"), "hour")
+def test_provisioned_throughput_is_never_priced_per_token(catalog: Catalog) -> None:
+    # Billed by the hour from CUR; the offline library has no hourly rate (the AWS Price List adds it).
+    for token_type in ("input", "output"):
+        assert catalog.price(model_id=NOVA_2_LITE, token_type=token_type, on=ON, service_tier="provisioned") is None
 
 
 def test_every_seeded_price_has_a_source_and_an_as_of_date(db) -> None:  # noqa: ANN001
@@ -278,13 +293,19 @@ def test_every_seeded_price_has_a_source_and_an_as_of_date(db) -> None:  # noqa:
     assert not ModelPrice.objects.filter(as_of__isnull=True).exists()
 
 
-def test_seeding_again_changes_nothing(db) -> None:  # noqa: ANN001
-    before = ModelPrice.objects.count()
+def test_seeding_and_loading_the_library_again_changes_nothing(db) -> None:  # noqa: ANN001
+    before = sorted(
+        ModelPrice.objects.values_list("model__model_id", "token_type", "route", "service_tier", "context", "price_usd")
+    )
 
     counts = catalog_seed_apply()
+    catalog_library_apply()
 
-    assert counts == {"models": 0, "aliases": 0, "prices": 0}
-    assert ModelPrice.objects.count() == before
+    assert counts == {"models": 0, "aliases": 0}
+    after = sorted(
+        ModelPrice.objects.values_list("model__model_id", "token_type", "route", "service_tier", "context", "price_usd")
+    )
+    assert after == before
 
 
 # --- effective dates -----------------------------------------------------------------------------
@@ -328,8 +349,8 @@ def test_a_price_with_an_end_date_stops_applying_on_that_date(db) -> None:  # no
     assert price(date(2026, 8, 1)) == Decimal("0.06")  # the end date is exclusive: the seed price is back
 
 
-def test_nothing_is_priced_before_the_seed_takes_effect(catalog: Catalog) -> None:
-    before = date.fromordinal(SEED_EFFECTIVE_FROM.toordinal() - 1)
+def test_nothing_is_priced_before_the_library_prices_take_effect(catalog: Catalog) -> None:
+    before = date.fromordinal(SINCE.toordinal() - 1)
 
     assert catalog.price(model_id=SONNET_46, token_type="input", on=before) is None
     cost, missing = catalog.estimate(model_id=SONNET_46, tokens={"input": 1}, on=before)
