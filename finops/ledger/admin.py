@@ -7,7 +7,7 @@ from django.http import HttpRequest
 
 from connections.admin_site import ReadOnlyAdminMixin, TenantScopedAdmin, is_tenant_admin
 from connections.services import audit_log_record
-from finops.ledger.models import ModelAlias, ModelCatalog, ModelPrice, SpendEvent
+from finops.ledger.models import ModelAlias, ModelCatalog, ModelPrice, SpendEvent, TierRule
 
 
 class StaffEditsAdmin(admin.ModelAdmin):
@@ -38,10 +38,19 @@ class ModelAliasInline(admin.TabularInline):
 
 @admin.register(ModelCatalog)
 class ModelCatalogAdmin(StaffEditsAdmin):
-    list_display = ("model_id", "name", "provider", "family", "tier", "lifecycle", "regional_premium")
+    list_display = ("model_id", "name", "provider", "family", "tier", "lifecycle", "regional_premium", "source")
     list_filter = ("provider", "tier", "lifecycle")
     search_fields = ("model_id", "name", "aliases__alias")
     inlines = [ModelAliasInline]
+
+
+@admin.register(TierRule)
+class TierRuleAdmin(StaffEditsAdmin):
+    """How models new to the catalog (from the price library or the AWS Price List) get a tier."""
+
+    list_display = ("order", "pattern", "tier", "family", "note")
+    list_editable = ("pattern", "tier", "family")
+    ordering = ("order", "id")
 
 
 @admin.register(ModelAlias)
@@ -59,6 +68,8 @@ class ModelPriceAdmin(StaffEditsAdmin):
         "service_tier",
         "route",
         "region",
+        "context",
+        "cache_ttl",
         "variant",
         "price_usd",
         "unit",
@@ -67,8 +78,8 @@ class ModelPriceAdmin(StaffEditsAdmin):
         "source",
         "as_of",
     )
-    list_filter = ("token_type", "service_tier", "route", "model__provider")
-    search_fields = ("model__model_id", "model__name", "source")
+    list_filter = ("token_type", "service_tier", "route", "context", "cache_ttl", "model__provider")
+    search_fields = ("model__model_id", "model__name", "source", "usage_type")
 
     def save_model(self, request: HttpRequest, obj: ModelPrice, form: Any, change: bool) -> None:
         super().save_model(request, obj, form, change)
