@@ -275,11 +275,13 @@ def normalize_log_record(
     if tier in {"default", ""}:
         tier = "standard"
     region = raw.get("region", "")
+    one_hour = raw.get("cache_write_1h_tokens", 0)
     tokens = {
         "input": raw["input_tokens"],
         "output": raw["output_tokens"],
         "cache_read": raw["cache_read_tokens"],
-        "cache_write": raw["cache_write_tokens"],
+        "cache_write": raw["cache_write_tokens"] - one_hour,  # 5-minute writes
+        "cache_write_1h": one_hour,
         "image": raw.get("images", 0),
     }
     cost: Decimal | None = None
@@ -318,7 +320,9 @@ def normalize_log_record(
         "input_tokens": tokens["input"],
         "output_tokens": tokens["output"],
         "cache_read_tokens": tokens["cache_read"],
-        "cache_write_tokens": tokens["cache_write"],
+        "cache_write_tokens": raw["cache_write_tokens"],
+        "cache_write_1h_tokens": one_hour,
+        "context": catalog.request_context(model.model_id, tokens) if model else "",
         "units": Decimal(tokens["image"]) if tokens["image"] else None,
         "unit": "images" if tokens["image"] else "",
         "requests": 1,

@@ -34,7 +34,7 @@ STRING_LIMITS: dict[str, int] = {
     if isinstance(f, models.CharField) and f.max_length is not None
 }
 MONEY_FIELDS = ("cost_usd", "list_cost_usd", "allocated_cost_usd")
-TOKEN_FIELDS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
+TOKEN_FIELDS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens")
 ASCII_FIELDS = ("iam_principal", "inference_profile_arn", "account_id", "region", "inference_region")
 UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 PRINTABLE_ASCII = re.compile(r"^[\x21-\x7e]*$")

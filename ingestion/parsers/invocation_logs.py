@@ -141,6 +141,43 @@ def _latency(out_body: Any) -> int | None:
     return round(value)
 
 
+CACHE_READ_KEYS = ("cacheReadInputTokens", "cacheReadInputTokenCount", "cache_read_input_tokens")
+CACHE_WRITE_KEYS = ("cacheWriteInputTokens", "cacheWriteInputTokenCount", "cache_creation_input_tokens")
+
+
+def _body_usage(body: Any) -> dict[str, Any]:
+    """The token usage a response body reports, merged: Converse `usage`, Anthropic Messages `usage`
+    (InvokeModel), and in streamed bodies (a list of events) `message.usage`, the last `usage` and
+    `amazon-bedrock-invocationMetrics`."""
+    found: dict[str, Any] = {}
+    events = body if isinstance(body, list) else [body]
+    for event in events[:10_000]:
+        if not isinstance(event, dict):
+            continue
+        for holder in (event, event.get("message"), event.get("chunk")):
+            if isinstance(holder, dict):
+                for key in ("usage", "amazon-bedrock-invocationMetrics"):
+                    if isinstance(holder.get(key), dict):
+                        found.update(holder[key])
+    return found
+
+
+def _one_hour_writes(usage: dict[str, Any]) -> int:
+    """Cache-write tokens kept for 1 hour: Converse `cacheDetails` [{ttl, inputTokens}] or Anthropic's
+    `cache_creation.ephemeral_1h_input_tokens`."""
+    details = usage.get("cacheDetails")
+    if isinstance(details, list):
+        total = 0
+        for item in details:
+            if isinstance(item, dict) and str(item.get("ttl", "")).lower() == "1h":
+                total += _count(item, "inputTokens", "usage.cacheDetails[ttl=1h].inputTokens") or 0
+        return total
+    creation = usage.get("cache_creation")
+    if isinstance(creation, dict):
+        return _count(creation, "ephemeral_1h_input_tokens", "usage.cache_creation.ephemeral_1h_input_tokens") or 0
+    return 0
+
+
 def parse_record(record: Any, *, hash_key: bytes) -> dict[str, Any]:
     """One invocation-log record as typed fields. Raises ValueError naming the broken field."""
     if not isinstance(record, dict):
@@ -169,6 +206,7 @@ def parse_record(record: Any, *, hash_key: bytes) -> dict[str, Any]:
     performance = _section(record, "performanceConfig")
     metadata = _metadata(record)
     out_body = out.get("outputBodyJson")
+    usage = _body_usage(out_body)
     counts = {
         "input_tokens": _count(inp, "inputTokenCount", "input.inputTokenCount"),
         "cache_read_tokens": _count(inp, "cacheReadInputTokenCount", "input.cacheReadInputTokenCount"),
@@ -176,6 +214,18 @@ def parse_record(record: Any, *, hash_key: bytes) -> dict[str, Any]:
         "output_tokens": _count(out, "outputTokenCount", "output.outputTokenCount"),
         "images": _count(out, "outputImageCount", "output.outputImageCount"),
     }
+    # InvokeModel records of Claude carry the cache counts only in the response body's usage.
+    for name, keys in (("cache_read_tokens", CACHE_READ_KEYS), ("cache_write_tokens", CACHE_WRITE_KEYS)):
+        if counts[name] is None:
+            counts[name] = next(
+                (_count(usage, key, f"output.outputBodyJson usage.{key}") for key in keys if key in usage), None
+            )
+    cache_write_1h = _one_hour_writes(usage)
+    if cache_write_1h and cache_write_1h > (counts["cache_write_tokens"] or 0):
+        raise ValueError(
+            f"the response body says {cache_write_1h:,} tokens were cached for 1 hour, more than the "
+            f"{counts['cache_write_tokens'] or 0:,} cache-write tokens of the record"
+        )
     return {
         "request_id": request_id,
         "timestamp": timestamp,
@@ -186,6 +236,7 @@ def parse_record(record: Any, *, hash_key: bytes) -> dict[str, Any]:
         "operation": _text(record, "operation", "operation", limit=128),
         "model_id": model_id,
         **{name: value or 0 for name, value in counts.items()},
+        "cache_write_1h_tokens": cache_write_1h,
         # Neither an input nor an output count: what the request used is unknown (not zero).
         "counts_missing": counts["input_tokens"] is None and counts["output_tokens"] is None and not counts["images"],
         "latency_ms": _latency(out_body),

@@ -327,3 +327,45 @@ def test_a_truncated_gzip_loads_nothing_from_that_file_and_the_other_files_still
     assert run.status == ImportRun.Status.PARTIAL
     assert run.rows_loaded == intact_records
     assert SpendEvent.objects.filter(tenant=tenant).count() == intact_records
+
+
+# --- cache counts in the response body, 1-hour cache writes ------------------------------------------------
+
+CACHE_USAGE = mf.LOG_DIR / "cache_usage.jsonl"
+
+
+def test_invokemodel_claude_cache_counts_come_from_the_response_body_usage(tenant: Tenant) -> None:
+    run = _import(tenant, CACHE_USAGE)
+
+    assert (run.rows_read, run.rows_loaded, run.rows_rejected) == (3, 3, 0)
+    event = _request(tenant, "7c2e9a10-4b1f-4e8e-9d61-0000000000c1")
+    assert (event.input_tokens, event.cache_read_tokens, event.cache_write_tokens) == (12, 20000, 3000)
+    assert (event.cache_write_1h_tokens, event.output_tokens, event.route) == (2000, 250, "geo")
+    # Sonnet 4.5 on a geographic profile pays the regional price; 1-hour writes 2x input, 5-minute 1.25x.
+    assert event.cost_usd == per_million((12, "3.30"), (250, "16.50"), (20000, "0.33"), (1000, "4.125"), (2000, "6.60"))
+
+
+def test_converse_cache_details_split_one_hour_and_five_minute_writes(tenant: Tenant) -> None:
+    _import(tenant, CACHE_USAGE)
+
+    event = _request(tenant, "7c2e9a10-4b1f-4e8e-9d61-0000000000c2")
+    assert (event.cache_write_tokens, event.cache_write_1h_tokens, event.route) == (800, 500, "global")
+    assert event.cost_usd == per_million((40, "3.00"), (10, "15.00"), (300, "3.75"), (500, "6.00"))
+
+
+def test_a_failed_call_with_no_tokens_costs_nothing_and_is_not_unpriced(tenant: Tenant) -> None:
+    _import(tenant, CACHE_USAGE)
+
+    event = _request(tenant, "7c2e9a10-4b1f-4e8e-9d61-0000000000c3")
+    assert (event.cost_usd, event.unpriced, event.error_code) == (Decimal(0), False, "ThrottlingException")
+
+
+def test_more_one_hour_writes_than_writes_is_rejected(tenant: Tenant, tmp_path: Path) -> None:
+    record = json.loads(CACHE_USAGE.read_text().splitlines()[1])
+    record["output"]["outputBodyJson"]["usage"]["cacheDetails"][0]["inputTokens"] = 5000
+    path = tmp_path / "bad.jsonl"
+    path.write_text(json.dumps(record) + "\n")
+
+    run = _import(tenant, path)
+
+    assert run.rows_rejected == 1 and "cached for 1 hour" in run.rejected_samples[0]["reason"]
