@@ -14,7 +14,7 @@ from typing import Any
 
 from finops.ledger.catalog import Catalog, CatalogModel
 from ingestion.parsers.principals import Principal, parse_principal
-from ingestion.parsers.usage_types import UsageType, parse_usage_type
+from ingestion.parsers.usage_types import UsageType, normalise_model_token, parse_usage_type
 from ingestion.validation import MAX_TOKENS, validate_event
 
 TOKEN_FIELDS = {
@@ -173,6 +173,20 @@ LOG_LABELS = {
     **{f: f"requestMetadata ({f} value)" for f in DIMENSIONS},
 }
 NEGATIVE_USAGE = "negative usage amount on a usage line: cost kept, tokens not counted"
+UNPARSED = "usage type not understood: cost and quantity kept, no tokens counted"
+MODALITY_TOKEN_TYPES = {"speech": "audio"}
+
+
+def _price_token_type(usage: UsageType) -> str:
+    """The token type a price is looked up by: input / output / cache_read / cache_write, or with the
+    modality when it is not text (input_video, output_audio ...)."""
+    if not usage.token_type:
+        return ""
+    if usage.modality and usage.token_type in {"input", "output"}:
+        return f"{usage.token_type}_{MODALITY_TOKEN_TYPES.get(usage.modality, usage.modality)}"
+    return usage.token_type
+
+
 NO_COUNTS = "no token counts in the record: usage unknown, left unpriced"
 
 
@@ -183,7 +197,7 @@ def normalize_cur_row(
     product: dict[str, str] = raw.get("product") or {}
     model = None
     if usage.model_token:
-        model = catalog.lookup(usage.model_token)
+        model = catalog.lookup_spelling(usage.model_token, normalise_model_token)
     if model is None:
         model = catalog.resolve_product_name(product.get("product_name") or product.get("servicename"))
     if model is None and product.get("model"):
@@ -193,6 +207,8 @@ def normalize_cur_row(
     cost: Decimal = raw["unblended_cost"]
     region = usage.region or raw.get("region_code") or ""
     resource_id = raw.get("resource_id", "")
+    context = "long" if usage.context == "long" else ""
+    price_token_type = _price_token_type(usage)
     fields: dict[str, Any] = {
         "record_kind": "billed_line",
         "cost_basis": "billed",
@@ -207,7 +223,9 @@ def normalize_cur_row(
         "model_ref": "" if model else _model_reference(usage.model_token, usage.is_marketplace, product),
         "operation": raw.get("operation", ""),
         "usage_type": raw["usage_type"],
-        "token_type": usage.token_type or "",
+        "usage_category": usage.category if raw["usage_type"] else "",
+        "token_type": price_token_type,
+        "context": context,
         "line_item_type": line_type,
         "service_tier": usage.service_tier,
         "inference_profile_arn": resource_id if "inference-profile/" in resource_id else "",
@@ -227,19 +245,23 @@ def normalize_cur_row(
         # Usage cannot be negative; the dollars are AWS's to state, so they stay, flagged.
         fields["data_issue"] = NEGATIVE_USAGE
     elif token_field and line_type in USAGE_LINE_TYPES and amount is not None:
-        per_token = None
+        price = None
         if model is not None:
             price = catalog.price(
                 model_id=model.model_id,
-                token_type=usage.token_type or "",
+                token_type=price_token_type,
                 on=fields["usage_date"],
                 route=usage.route,
                 service_tier=usage.service_tier,
                 region=region,
+                context=context,
+                cache_ttl=usage.cache_ttl or "",
             )
-            per_token = price.per_unit if price else None
+        pricing_unit = raw.get("pricing_unit", "")
+        if usage.unit_scale and pricing_unit.strip().lower() in {"", "units", "unit"}:
+            pricing_unit = SCALE_LABELS.get(Decimal(usage.unit_scale), pricing_unit)  # MillionBatchInputTokens
         scale, unit_label = token_scale(
-            pricing_unit=raw.get("pricing_unit", ""), amount=amount, cost=cost, catalog_per_token=per_token
+            pricing_unit=pricing_unit, amount=amount, cost=cost, catalog_per_token=price.per_unit if price else None
         )
         fields["unit"] = unit_label
         if scale is not None:
@@ -250,10 +272,16 @@ def normalize_cur_row(
                     f"(at most {MAX_TOKENS:,} per line)"
                 )
             fields[token_field] = int(tokens)
+            if usage.token_type == "cache_write" and usage.cache_ttl == "1h":
+                fields["cache_write_1h_tokens"] = int(tokens)
+            if price is not None:
+                fields["catalog_cost_usd"] = price.per_unit * int(tokens)
     elif usage.token_type == "model_unit_hour":
         fields["unit"] = "model-unit hours"
     elif usage.token_type == "image":
         fields["unit"] = "images"
+    if usage.unparsed and raw["usage_type"] and not fields.get("data_issue"):
+        fields["data_issue"] = UNPARSED
     dims = map_dimensions(mapping, raw.get("tags", {}), raw.get("resource_tags", {}))
     fields.update({k: v for k, v in dims.items() if not fields.get(k)})
     validate_event(fields, labels=CUR_LABELS, float_storage=float_storage)

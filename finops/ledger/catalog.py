@@ -4,9 +4,11 @@ prices tokens. Pure (no queries) so importers load it once and use it for millio
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 GEO_PREFIXES = ("us-gov.", "us.", "eu.", "apac.", "jp.", "au.", "ca.", "in.")
 _CONTEXT_SUFFIX = re.compile(r":\d+k$", re.IGNORECASE)
@@ -66,8 +68,10 @@ class Catalog:
     models: dict[str, CatalogModel] = field(default_factory=dict)
     aliases: dict[str, str] = field(default_factory=dict)  # lower-case alias -> model_id
     prices: dict[tuple[str, str, str], list[PriceEntry]] = field(default_factory=dict)
+    _normalised: dict[Any, dict[str, str]] = field(default_factory=dict, repr=False, compare=False)
 
     def add_model(self, model: CatalogModel, aliases: list[str]) -> None:
+        self._normalised.clear()
         self.models[model.model_id] = model
         self.aliases[model.model_id.lower()] = model.model_id
         for alias in aliases:
@@ -96,6 +100,19 @@ class Catalog:
                 return None
             candidate = stripped
         return None
+
+    def lookup_spelling(self, name: str | None, normalise: Callable[[str], str]) -> CatalogModel | None:
+        """A model by an alias compared after `normalise` (e.g. `Llama3-3-70B` = `Llama3.3-70B`)."""
+        if not name:
+            return None
+        found = self.lookup(name)
+        if found is not None:
+            return found
+        index = self._normalised.get(normalise)
+        if index is None:
+            index = self._normalised[normalise] = {normalise(alias): model for alias, model in self.aliases.items()}
+        model_id = index.get(normalise(name))
+        return self.models[model_id] if model_id else None
 
     def resolve_model_id(self, value: str | None) -> ModelRef:
         """Resolve what a caller passed as modelId: a model id, a profile id, or an ARN."""

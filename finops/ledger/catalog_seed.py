@@ -514,7 +514,7 @@ SEED_MODELS: tuple[SeedModel, ...] = (
         SRC_PAGE,
         "2.00",
         "6.00",
-        usage_tokens=("PixtralLarge", "Pixtral-Large"),
+        usage_tokens=("PixtralLarge", "Pixtral-Large", "PixtralLarge2502"),
     ),
     SeedModel(
         "mistral.mixtral-8x7b-instruct-v0:1",
