@@ -25,6 +25,7 @@ demo: export FINOPS_BACKEND_ACCOUNT_ID ?= 123456789012
 demo: migrate
 	$(PY) manage.py demo_setup --data-dir $(DEMO_DIR)
 	$(PY) manage.py recover_import_runs
+	$(PY) manage.py setup_schedules
 	@echo "Serving on http://$(HOST)/ (worker running in the background; Ctrl-C stops both)"
 	@$(PY) manage.py qcluster & QPID=$$!; \
 	  trap "kill $$QPID 2>/dev/null" EXIT INT TERM; \

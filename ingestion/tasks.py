@@ -15,3 +15,11 @@ def import_files(tenant_id: int, source: str, paths: list[str]) -> dict[str, obj
     importer = {"cur": import_cur, "invocation_logs": import_invocation_logs}[source]
     run = importer(tenant=tenant, paths=[Path(p) for p in paths])
     return {"import_run": run.pk, "status": run.status, "loaded": run.rows_loaded, "rejected": run.rows_rejected}
+
+
+def sync_prices() -> dict[str, object]:
+    """Weekly: overlay the AWS Price List (live, the installation's own credentials)."""
+    from ingestion.prices import prices_sync
+
+    result = prices_sync()
+    return {"source": result.source, "changed": len(result.changes), "new_models": result.new_models}

@@ -97,6 +97,7 @@ def provider_of(runtime_id: str) -> str:
 def name_from_id(runtime_id: str) -> str:
     """A readable name from a runtime id: anthropic.claude-3-5-sonnet-20241022-v2:0 -> Claude 3.5 Sonnet."""
     core = runtime_id.split(".", 1)[-1]
+    version = re.search(r"-v(\d+)(?::\d+)?$", core)
     core = _DATE_TAIL.sub("", _VERSION_TAIL.sub("", core))
     words: list[str] = []
     for part in core.split("-"):
@@ -104,6 +105,8 @@ def name_from_id(runtime_id: str) -> str:
             words[-1] = f"{words[-1]}.{part}"
         else:
             words.append(part if part.isdigit() else part.capitalize())
+    if version and int(version.group(1)) > 1:  # Claude 3.5 Sonnet v2 is not Claude 3.5 Sonnet
+        words.append(f"v{version.group(1)}")
     return " ".join(words)
 
 

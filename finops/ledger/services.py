@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 from django.db.models import Q
@@ -13,6 +16,9 @@ from finops.ledger.catalog_seed import SEED_MODELS
 from finops.ledger.classify import Rule, classify
 from finops.ledger.price_library import LIBRARY, library_models, library_source
 from finops.ledger.price_rules import is_claude_45_or_later, long_context_threshold, model_prices
+
+if TYPE_CHECKING:
+    from finops.ledger.models import ModelCatalog
 
 
 def catalog_seed_apply(
@@ -65,7 +71,7 @@ def _snapshot(model_catalog: Any, model_alias: Any) -> tuple[Catalog, dict[str, 
     return catalog, objects
 
 
-def _library_row_sources(source: str) -> Q:
+def _library_row_sources() -> Q:
     return Q(source__startswith=LIBRARY) | Q(source__startswith="rule:")
 
 
@@ -117,7 +123,7 @@ def catalog_library_apply(
                     model_alias.objects.create(model=obj, alias=alias, kind="runtime_id")
                     taken.add(alias)
                     counts["aliases"] += 1
-            model_price.objects.filter(model=obj).filter(_library_row_sources(source)).delete()
+            model_price.objects.filter(model=obj).filter(_library_row_sources()).delete()
             rows = [
                 model_price(
                     model=obj,
@@ -147,3 +153,117 @@ def catalog_library_apply(
             obj.long_context_threshold = long_context_threshold(lib)
             obj.save(update_fields=["regional_premium", "long_context_threshold"])
     return counts
+
+
+# --- the AWS Price List overlay ---------------------------------------------------------------------
+
+AWS_PRICE_LIST = "AWS Price List"
+PRICE_KEY = ("token_type", "route", "service_tier", "region", "context", "cache_ttl", "variant")
+
+
+@dataclass(frozen=True)
+class PriceChange:
+    model_id: str
+    usage_type: str
+    key: dict[str, str]
+    old: Decimal | None
+    new: Decimal
+    unit: str
+    effective_from: date
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "model_id": self.model_id,
+            "usage_type": self.usage_type,
+            **self.key,
+            "old": None if self.old is None else str(self.old),
+            "new": str(self.new),
+            "unit": self.unit,
+            "effective_from": self.effective_from.isoformat(),
+        }
+
+
+def catalog_model_create(*, name: str, provider: str, aliases: dict[str, str], source: str) -> ModelCatalog:
+    """A catalog entry for a model first seen in a price source, with family and tier from the tier rules."""
+    from finops.ledger.models import ModelAlias, ModelCatalog, TierRule
+
+    slug = re.sub(r"[^a-z0-9.]+", "-", name.lower()).strip("-") or "model"
+    model_id = f"{provider.lower().replace(' ', '')}.{slug}" if provider else slug
+    rules = [Rule(r.pattern, r.tier, r.family) for r in TierRule.objects.all()]
+    family, tier = classify(model_id, name, rules)
+    model, _ = ModelCatalog.objects.get_or_create(
+        model_id=model_id[:128],
+        defaults={
+            "name": name[:128],
+            "provider": provider or "Unknown",
+            "family": family,
+            "tier": tier,
+            "source": source,
+        },
+    )
+    for alias, kind in aliases.items():
+        if alias and not ModelAlias.objects.filter(alias=alias.strip().lower()).exists():
+            ModelAlias.objects.create(model=model, alias=alias[:200], kind=kind)
+    return model
+
+
+def prices_apply_price_list(
+    *, rows: list[tuple[ModelCatalog, dict[str, Any]]], source: str, as_of: date
+) -> tuple[list[PriceChange], int]:
+    """Overlay AWS Price List prices: a new key is added, a changed price closes the old row (its
+    effective_to set) and opens a new one; an unchanged price is left alone. History is never deleted.
+    Returns (changes, unchanged count). Rows are (catalog model, fields: the PRICE_KEY dimensions and
+    price_usd, unit, usage_type, effective_from)."""
+    from finops.ledger.models import ModelPrice
+
+    changes: list[PriceChange] = []
+    unchanged = 0
+    seen: set[tuple[Any, ...]] = set()
+    with transaction.atomic():
+        for model, row in rows:
+            key = {name: row[name] for name in PRICE_KEY}
+            identity = (model.pk, *key.values())
+            if identity in seen:
+                continue  # the same price twice in one list (several SKUs, one set of dimensions)
+            seen.add(identity)
+            current = (
+                ModelPrice.objects.filter(
+                    model=model, source__startswith=AWS_PRICE_LIST, effective_to__isnull=True, **key
+                )
+                .order_by("-effective_from")
+                .first()
+            )
+            if current is not None and current.price_usd == row["price_usd"] and current.unit == row["unit"]:
+                unchanged += 1
+                continue
+            if current is not None and current.as_of > as_of:
+                unchanged += 1  # an older list than the one these prices came from: it does not roll them back
+                continue
+            starts = row["effective_from"]
+            if current is not None:
+                # A changed price starts when the list says, or (an old effective date) when it was published.
+                starts = starts if starts > current.effective_from else max(as_of, current.effective_from)
+                current.effective_to = starts
+                current.save(update_fields=["effective_to"])
+            ModelPrice.objects.create(
+                model=model,
+                price_usd=row["price_usd"],
+                unit=row["unit"],
+                usage_type=row["usage_type"],
+                effective_from=starts,
+                source=source,
+                as_of=as_of,
+                **key,
+            )
+            changes.append(
+                PriceChange(
+                    model.model_id,
+                    row["usage_type"],
+                    key,
+                    None if current is None else current.price_usd,
+                    row["price_usd"],
+                    row["unit"],
+                    starts,
+                )
+            )
+    return changes, unchanged
