@@ -188,6 +188,7 @@ def _price_token_type(usage: UsageType) -> str:
 
 
 NO_COUNTS = "no token counts in the record: usage unknown, left unpriced"
+LOG_TIERS = {"standard", "batch", "flex", "priority", "reserved", "provisioned", "latency_optimized"}
 
 
 def normalize_cur_row(
@@ -302,6 +303,8 @@ def normalize_log_record(
     tier = raw.get("service_tier") or "standard"
     if tier in {"default", ""}:
         tier = "standard"
+    if tier == "standard" and raw.get("performance_latency", "").lower() == "optimized":
+        tier = "latency_optimized"  # billed under the -latency-optimized usage types
     region = raw.get("region", "")
     one_hour = raw.get("cache_write_1h_tokens", 0)
     tokens = {
@@ -315,7 +318,10 @@ def normalize_log_record(
     cost: Decimal | None = None
     unpriced = False
     issue = ""
-    if raw.get("counts_missing") and not raw.get("error_code"):
+    if ref.provisioned:
+        # Provisioned throughput is billed by the hour (CUR); a request on it costs nothing more.
+        cost, tier = Decimal(0), "provisioned"
+    elif raw.get("counts_missing") and not raw.get("error_code"):
         unpriced, issue = True, NO_COUNTS
     elif model is not None:
         cost, missing = catalog.estimate(
@@ -343,7 +349,7 @@ def normalize_log_record(
         "route": ref.route,
         "model_ref": "" if model else raw["model_id"],
         "operation": raw.get("operation", ""),
-        "service_tier": tier if tier in {"standard", "batch", "flex", "priority", "reserved"} else "standard",
+        "service_tier": tier if tier in LOG_TIERS else "standard",
         "inference_profile_arn": ref.inference_profile_arn,
         "input_tokens": tokens["input"],
         "output_tokens": tokens["output"],

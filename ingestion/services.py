@@ -19,6 +19,7 @@ from django.db import connection, transaction
 from connections.models import Tenant
 from finops.ledger.catalog import Catalog
 from finops.ledger.selectors import catalog_load
+from finops.ledger.services import ledger_reconcile
 from ingestion.loader import delete_billed_period, insert_events, lock_billing_period
 from ingestion.models import ImportRun
 from ingestion.normalize import normalize_cur_row, normalize_log_record
@@ -192,6 +193,7 @@ def _import_cur(
     }
     total = len(files)
     number = 0
+    periods: set[date] = set()
     for period, group in _cur_groups(files, tally, say):
         label = f"{period:%Y-%m}"
         group_tally = Tally()
@@ -242,7 +244,16 @@ def _import_cur(
         if group_tally.unchanged and not group_tally.loaded and not group_tally.replaced:
             say(f"    billing period {label}: identical to the delivery already loaded; nothing changed")
         tally.merge(group_tally)
+        periods.add(period)
+    _reconcile(tenant, periods, say)
     return run_end(run, tally, started, actor)
+
+
+def _reconcile(tenant: Tenant, periods: set[date], say: Progress) -> None:
+    """Allocate the periods' billed usage to their requests again (their bills or requests changed)."""
+    for result in ledger_reconcile(tenant=tenant, periods=periods):
+        coverage = f"{result.coverage}%" if result.coverage is not None else "no billed token usage"
+        say(f"    reconciled {result.period:%Y-%m}: requests explain {coverage} of the billed token usage")
 
 
 # --- invocation logs --------------------------------------------------------------------------
@@ -293,9 +304,11 @@ def _import_logs(
     hash_key = tenant_hash_key(tenant)
     total = len(files)
     every = max(1, total // 50)
+    periods: set[date] = set()
     for number, path in enumerate(files, start=1):
         info: dict[str, Any] = {"path": str(path)}
         file_tally = Tally(files=[info])
+        file_periods: set[date] = set()
         try:
             # One file, one transaction: a file that turns out damaged half-way loads nothing.
             with transaction.atomic():
@@ -306,6 +319,7 @@ def _import_logs(
                     file_tally.add_rejected(bad)
                     file_tally.add_warnings(warnings)
                     loaded = insert_events(rows, tenant_id=tenant.pk, import_run_id=run.pk)
+                    file_periods.update(row["billing_period"] for row in rows)
                     file_tally.loaded += loaded.inserted
                     if loaded.duplicates:
                         file_tally.skipped["already loaded (same requestId)"] += loaded.duplicates
@@ -322,8 +336,10 @@ def _import_logs(
             run_progress(run, tally)
         else:
             tally.merge(file_tally)
+            periods.update(file_periods)
         if number % every == 0 or number == total:
             say(f"[{number}/{total}] files: {tally.read:,} records read, {tally.loaded:,} loaded")
+    _reconcile(tenant, periods, say)
     return run_end(run, tally, started, actor)
 
 

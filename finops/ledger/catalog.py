@@ -61,6 +61,7 @@ class ModelRef:
     route: str
     inference_profile_arn: str = ""
     raw: str = ""
+    provisioned: bool = False  # a provisioned model: paid by the hour, never per token
 
 
 @dataclass
@@ -129,8 +130,16 @@ class Catalog:
                 "custom-model",
                 "imported-model",
             }:
-                # Resolved later from inventory (GetInferenceProfile); the ARN is kept.
-                return ModelRef(model=None, route="in_region", inference_profile_arn=raw, raw=raw)
+                # Resolved from inventory (GetInferenceProfile) or mapped to a model in the admin (an alias
+                # holding the ARN); until then the ARN is kept and the model is unknown.
+                mapped = self.aliases.get(raw.lower())
+                return ModelRef(
+                    model=self.models[mapped] if mapped else None,
+                    route="in_region",
+                    inference_profile_arn=raw,
+                    raw=raw,
+                    provisioned=kind == "provisioned-model",
+                )
             ident = match.group("id")
         lowered = ident.lower()
         route = "in_region"

@@ -89,10 +89,11 @@ class ModelAlias(models.Model):
         RUNTIME_ID = "runtime_id", "Runtime model id"
         USAGE_TOKEN = "usage_token", "Usage-type token"
         PRODUCT_NAME = "product_name", "CUR product name"
+        INFERENCE_PROFILE = "inference_profile", "Application inference profile or provisioned model ARN"
 
     model = models.ForeignKey(ModelCatalog, on_delete=models.CASCADE, related_name="aliases")
     alias = models.CharField(max_length=200, unique=True, help_text="Stored lower-case.")
-    kind = models.CharField(max_length=16, choices=Kind.choices)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
 
     class Meta:
         ordering = ["alias"]

@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import Q
 
+from connections.models import Tenant
+from connections.services import audit_log_record
 from finops.ledger.catalog import Catalog, CatalogModel
 from finops.ledger.catalog_seed import SEED_MODELS
 from finops.ledger.classify import Rule, classify
+from finops.ledger.models import SpendEvent
 from finops.ledger.price_library import LIBRARY, library_models, library_source
 from finops.ledger.price_rules import is_claude_45_or_later, long_context_threshold, model_prices
+from finops.ledger.reconciliation import Reconciliation, reconcile_period
 
 if TYPE_CHECKING:
     from finops.ledger.models import ModelCatalog
@@ -267,3 +273,156 @@ def prices_apply_price_list(
                 )
             )
     return changes, unchanged
+
+
+# --- reconciliation and re-pricing -------------------------------------------------------------------
+
+
+def ledger_reconcile(
+    *, tenant: Tenant, periods: Iterable[date], actor: AbstractBaseUser | None = None, audit: bool = False
+) -> list[Reconciliation]:
+    """Allocate billed usage to requests for each billing period (see finops.ledger.reconciliation)."""
+    from finops.ledger.selectors import catalog_load
+
+    catalog = catalog_load()
+    results = [reconcile_period(tenant=tenant, period=p, catalog=catalog) for p in sorted(set(periods))]
+    if audit:
+        audit_log_record(
+            tenant=tenant,
+            actor=actor,
+            action="ledger.reconciled",
+            target=", ".join(f"{r.period:%Y-%m}" for r in results),
+            details={
+                f"{r.period:%Y-%m}": {
+                    "billed_usage": str(r.billed_usage_usd),
+                    "allocated": str(r.allocated_usd),
+                    "unattributed": str(r.unattributed_usd),
+                    "requests_not_yet_billed": r.requests_not_yet_billed,
+                }
+                for r in results
+            },
+        )
+    return results
+
+
+@dataclass
+class Repricing:
+    rows: int = 0
+    changed: int = 0
+    resolved: int = 0
+    before_usd: Decimal = Decimal(0)
+    after_usd: Decimal = Decimal(0)
+    unpriced_before: int = 0
+    unpriced_after: int = 0
+
+
+REPRICE_FIELDS = ("model_id", "model_family", "model_tier", "model_provider", "model_ref", "cost_usd", "unpriced",
+                  "context", "service_tier")  # fmt: skip
+
+
+def _repriced(event: SpendEvent, catalog: Catalog) -> dict[str, Any]:
+    """What a request row's model and estimate are under today's catalog (None: leave it as it is)."""
+    values: dict[str, Any] = {}
+    ref = catalog.resolve_model_id(event.model_id or event.model_ref or event.inference_profile_arn)
+    model = ref.model
+    if model is not None and model.model_id != event.model_id:
+        values.update(
+            model_id=model.model_id,
+            model_family=model.family,
+            model_tier=model.tier,
+            model_provider=model.provider,
+            model_ref="",
+        )
+    if ref.provisioned:
+        # A provisioned model's requests are paid by its hourly charge (on the bill), never per token.
+        values.update(service_tier="provisioned", cost_usd=Decimal(0), unpriced=False)
+        return values
+    if event.data_issue.startswith("no token counts"):
+        return values
+    model_id = model.model_id if model else ""
+    one_hour = event.cache_write_1h_tokens
+    tokens = {
+        "input": event.input_tokens,
+        "output": event.output_tokens,
+        "cache_read": event.cache_read_tokens,
+        "cache_write": event.cache_write_tokens - one_hour,
+        "cache_write_1h": one_hour,
+        "image": int(event.units or 0) if event.unit == "images" else 0,
+    }
+    if not model_id:
+        if any(tokens.values()) or not event.error_code:
+            values.update(cost_usd=None, unpriced=True)
+        return values
+    cost, missing = catalog.estimate(
+        model_id=model_id,
+        tokens=tokens,
+        on=event.usage_date,
+        route=event.route,
+        service_tier=event.service_tier,
+        region=event.region,
+    )
+    values.update(cost_usd=None if missing else cost, unpriced=bool(missing))
+    values["context"] = catalog.request_context(model_id, tokens)
+    return values
+
+
+def ledger_reprice(
+    *,
+    tenant: Tenant,
+    since: date | None = None,
+    model_id: str | None = None,
+    actor: AbstractBaseUser | None = None,
+    batch_size: int = 2000,
+) -> Repricing:
+    """Recompute the estimates of request rows from today's catalog (a price added or changed, a model
+    or an application inference profile mapped), in batches; audited with before/after totals. Billed
+    rows are never touched: their dollars are AWS's."""
+    from finops.ledger.selectors import catalog_load
+
+    catalog = catalog_load()
+    rows = SpendEvent.objects.filter(tenant=tenant, record_kind=SpendEvent.RecordKind.REQUEST)
+    if since:
+        rows = rows.filter(usage_date__gte=since)
+    if model_id:
+        rows = rows.filter(Q(model_id=model_id) | Q(model_ref=model_id))
+    result = Repricing()
+    last_id = 0
+    while True:
+        batch = list(rows.filter(id__gt=last_id).order_by("id")[:batch_size])
+        if not batch:
+            break
+        last_id = batch[-1].id
+        changed: list[SpendEvent] = []
+        for event in batch:
+            result.rows += 1
+            result.before_usd += event.cost_usd or Decimal(0)
+            result.unpriced_before += int(event.unpriced)
+            values = _repriced(event, catalog)
+            if "model_id" in values:
+                result.resolved += 1
+            differs = any(getattr(event, k) != v for k, v in values.items())
+            for name, value in values.items():
+                setattr(event, name, value)
+            result.after_usd += event.cost_usd or Decimal(0)
+            result.unpriced_after += int(event.unpriced)
+            if differs:
+                changed.append(event)
+        with transaction.atomic():
+            SpendEvent.objects.bulk_update(changed, list(REPRICE_FIELDS), batch_size=batch_size)
+        result.changed += len(changed)
+    audit_log_record(
+        tenant=tenant,
+        actor=actor,
+        action="ledger.repriced",
+        target=f"requests since {since or 'the start'}" + (f", model {model_id}" if model_id else ""),
+        details={
+            "rows": result.rows,
+            "changed": result.changed,
+            "models_resolved": result.resolved,
+            "estimated_before": str(result.before_usd),
+            "estimated_after": str(result.after_usd),
+            "unpriced_before": result.unpriced_before,
+            "unpriced_after": result.unpriced_after,
+        },
+    )
+    return result

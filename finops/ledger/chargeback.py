@@ -1,0 +1,112 @@
+"""Chargeback of one billing period: every billed dollar in exactly one row, the rows adding up to the
+invoice total. Reads the ledger after reconciliation (finops.ledger.reconciliation):
+
+- one row per group of requests (team, user, application ...): the billed usage dollars allocated to
+  them, their requests, tokens and estimated dollars;
+- one row `unattributed: true`: billed usage no request explains (no invocation logs for it,
+  provisioned throughput, guardrails, images ...);
+- one row per other line item type, `shared: "<type>"`: tax, credits, refunds, fees, discounts."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from connections.models import Tenant
+from finops.ledger.models import SpendEvent
+from finops.ledger.reconciliation import USAGE_LINE_TYPES
+
+CHARGEBACK_FIELDS = (
+    "team",
+    "user_id",
+    "application",
+    "principal_name",
+    "iam_principal",
+    "principal_type",
+    "role_name",
+    "cost_center",
+    "environment",
+    "agent_id",
+    "workflow_id",
+    "session_id",
+    "account_id",
+    "region",
+    "model_id",
+    "model_family",
+    "model_provider",
+)
+TOKENS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
+
+
+class ChargebackError(ValueError):
+    pass
+
+
+def validate_fields(fields: list[str]) -> list[str]:
+    unknown = [f for f in fields if f not in CHARGEBACK_FIELDS]
+    if unknown or not fields:
+        raise ChargebackError(
+            f"Unknown or missing --by field(s): {', '.join(unknown) or '(none)'}. Choose from: "
+            f"{', '.join(CHARGEBACK_FIELDS)}."
+        )
+    return list(dict.fromkeys(fields))
+
+
+def _zero_row(fields: list[str], values: tuple[Any, ...]) -> dict[str, Any]:
+    return {
+        **dict(zip(fields, values, strict=True)),
+        "billed_cost_usd": Decimal(0),
+        "estimated_cost_usd": Decimal(0),
+        "requests": 0,
+        "requests_not_yet_billed": 0,
+        **{t: 0 for t in TOKENS},
+    }
+
+
+def chargeback(*, tenant: Tenant, period: date, fields: list[str]) -> tuple[list[dict[str, Any]], Decimal]:
+    """(rows, invoice total). Sums in Decimal in Python so SQLite cannot round them."""
+    fields = validate_fields(fields)
+    period = period.replace(day=1)
+    events = SpendEvent.objects.filter(tenant=tenant, billing_period=period)
+    groups: dict[tuple[Any, ...], dict[str, Any]] = {}
+    requests = events.filter(record_kind=SpendEvent.RecordKind.REQUEST).values_list(
+        *fields, "allocated_cost_usd", "cost_usd", "requests", *TOKENS
+    )
+    width = len(fields)
+    for values in requests.iterator(chunk_size=5000):
+        key, (allocated, estimated, count), tokens = values[:width], values[width : width + 3], values[width + 3 :]
+        row = groups.setdefault(key, _zero_row(fields, key))
+        row["requests"] += count
+        row["estimated_cost_usd"] += estimated or Decimal(0)
+        if allocated is None:
+            row["requests_not_yet_billed"] += count
+        else:
+            row["billed_cost_usd"] += allocated
+        for name, value in zip(TOKENS, tokens, strict=True):
+            row[name] += value
+    unattributed = Decimal(0)
+    shared: dict[str, Decimal] = defaultdict(Decimal)
+    invoice = Decimal(0)
+    bills = events.filter(record_kind=SpendEvent.RecordKind.BILLED_LINE).values_list(
+        "line_item_type", "cost_usd", "allocated_cost_usd"
+    )
+    for line_type, cost, allocated in bills.iterator(chunk_size=5000):
+        cost = cost or Decimal(0)
+        invoice += cost
+        if line_type in USAGE_LINE_TYPES:
+            unattributed += cost - (allocated or Decimal(0))
+        else:
+            shared[line_type or "Other"] += cost
+    rows = sorted(groups.values(), key=lambda r: (-r["billed_cost_usd"], -r["estimated_cost_usd"]))
+    blank = dict.fromkeys(fields, "")
+    rows.append({**_zero_row(fields, tuple(blank.values())), "billed_cost_usd": unattributed, "unattributed": True})
+    for line_type, amount in sorted(shared.items()):
+        rows.append({**_zero_row(fields, tuple(blank.values())), "billed_cost_usd": amount, "shared": line_type})
+    total = sum((r["billed_cost_usd"] for r in rows), Decimal(0))
+    # Every dollar is in exactly one row by construction. (SQLite keeps 15 significant digits per value,
+    # so a difference far below a cent may show there; PostgreSQL is exact.)
+    if abs(total - invoice) >= Decimal("0.000001"):  # pragma: no cover
+        raise ChargebackError(f"chargeback rows add up to {total}, the invoice to {invoice}")
+    return rows, invoice
