@@ -25,6 +25,7 @@ class ReportRow(Schema):
     group: dict[str, str | None]
     billed_cost_usd: Decimal
     estimated_cost_usd: Decimal
+    allocated_cost_usd: Decimal = Decimal(0)
     input_tokens: int
     output_tokens: int
     cache_read_tokens: int

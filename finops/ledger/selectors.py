@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Case, CharField, Count, Q, QuerySet, Sum, Value, When
 
 from connections.models import Tenant
 from finops.ledger.catalog import Catalog, CatalogModel, PriceEntry
@@ -94,11 +94,25 @@ GROUP_FIELDS = (
     "billing_period",
     "inference_profile_arn",
     "error_code",
+    "usage_category",
+    "context",
+    # global or regional: the price class AWS bills by. A geographic profile's requests (route geo) and
+    # the plain bill lines they are billed under (route in_region) meet here.
+    "price_class",
 )
+COMPUTED_FIELDS = {
+    "price_class": Case(
+        When(route="global", then=Value("global")),
+        When(route="", then=Value("")),
+        default=Value("regional"),
+        output_field=CharField(),
+    ),
+}
 TOKEN_COLUMNS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
 REPORT_NUMBERS = (
     "billed_cost_usd",
     "estimated_cost_usd",
+    "allocated_cost_usd",
     *TOKEN_COLUMNS,
     "requests",
     "unpriced_requests",
@@ -142,6 +156,9 @@ def spend_report(*, tenant: Tenant, group_by: list[str], filters: ReportFilter |
     billed CUR lines, so the same tokens are never counted twice; `token_source` says which."""
     fields = validate_group_by(group_by)
     queryset = spend_events(tenant=tenant, filters=filters)
+    computed = {name: expression for name, expression in COMPUTED_FIELDS.items() if name in fields}
+    if computed:
+        queryset = queryset.annotate(**computed)
     billed = Q(cost_basis=SpendEvent.CostBasis.BILLED)
     estimated = Q(cost_basis=SpendEvent.CostBasis.ESTIMATED)
     request_rows = Q(record_kind=SpendEvent.RecordKind.REQUEST)
@@ -157,26 +174,32 @@ def spend_report(*, tenant: Tenant, group_by: list[str], filters: ReportFilter |
     if exact_money:
         aggregates["sum_billed"] = Sum("cost_usd", filter=billed)
         aggregates["sum_estimated"] = Sum("cost_usd", filter=estimated)
+        aggregates["sum_allocated"] = Sum("allocated_cost_usd", filter=request_rows)
     grouped = queryset.values(*fields).annotate(**aggregates).order_by(*fields) if fields else None
     rows: list[dict[str, Any]] = list(grouped) if grouped is not None else [queryset.aggregate(**aggregates)]
     if not exact_money:
         # SQLite has no exact decimal SUM: add the (exact, quantised) row values as Decimal here.
         money: dict[tuple[Any, ...], dict[str, Decimal]] = {}
-        for *key, basis, cost in queryset.values_list(*fields, "cost_basis", "cost_usd").iterator(chunk_size=5000):
-            if cost is None:
-                continue
+        values = queryset.values_list(*fields, "cost_basis", "record_kind", "cost_usd", "allocated_cost_usd")
+        for *key, basis, kind, cost, allocated in values.iterator(chunk_size=5000):
             bucket = money.setdefault(tuple(key), {"billed": Decimal(0), "estimated": Decimal(0)})
-            bucket[basis] += cost
+            if cost is not None:
+                bucket[basis] += cost
+            if allocated is not None and kind == SpendEvent.RecordKind.REQUEST:
+                bucket["allocated"] = bucket.get("allocated", Decimal(0)) + allocated
         for row in rows:
             bucket = money.get(tuple(row[f] for f in fields), {})
             row["sum_billed"] = bucket.get("billed")
             row["sum_estimated"] = bucket.get("estimated")
+            row["sum_allocated"] = bucket.get("allocated")
     result = []
     for row in rows:
         use_requests = bool(row.get("n_request_rows"))
         out: dict[str, Any] = {f: row[f] for f in fields}
         out["billed_cost_usd"] = row.get("sum_billed") or Decimal(0)
         out["estimated_cost_usd"] = row.get("sum_estimated") or Decimal(0)
+        # Billed dollars allocated to the group's requests (reconciliation); blank before any is billed.
+        out["allocated_cost_usd"] = row.get("sum_allocated") or Decimal(0)
         for column in TOKEN_COLUMNS:
             out[column] = int(row.get(f"{'req' if use_requests else 'bill'}_{column}") or 0)
         out["requests"] = int(row.get("n_requests") or 0)

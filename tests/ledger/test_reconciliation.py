@@ -198,3 +198,37 @@ def test_an_allocation_adds_up_exactly_and_each_share_is_within_a_unit_of_its_ex
     whole = sum(weights, Decimal(0))
     for share, weight in zip(shares, weights, strict=True):
         assert abs(Fraction(share) - Fraction(total) * Fraction(weight) / Fraction(whole)) < Fraction(1, 10**10)
+
+
+def test_grouped_by_price_class_a_geographic_profiles_bill_and_estimate_sit_in_one_row(loaded: Tenant) -> None:
+    from finops.ledger.selectors import ReportFilter, spend_report
+
+    rows = spend_report(
+        tenant=loaded, group_by=["model_id", "price_class"], filters=ReportFilter(date(2026, 8, 5), date(2026, 8, 5))
+    )
+    sonnet = {r["price_class"]: r for r in rows if r["model_id"] == "anthropic.claude-sonnet-4-6"}
+    allocated = _allocated(loaded)
+
+    # The us. profile (route geo), the in-region call and the plain bill lines are all "regional".
+    regional = sonnet["regional"]
+    assert regional["billed_cost_usd"] == sum(
+        (
+            Decimal(r["line_item_unblended_cost"])
+            for r in _bill()
+            if r["line_item_usage_type"].startswith("USE1-Claude4.6Sonnet")  # its usage and its credit
+        ),
+        Decimal(0),
+    )
+    assert regional["estimated_cost_usd"] > 0 and regional["requests"] == 2
+    assert regional["allocated_cost_usd"] == allocated["1"] + allocated["2"]
+    assert (sonnet["global"]["billed_cost_usd"], sonnet["global"]["requests"]) == (0, 1)  # not billed yet
+
+
+def test_spend_report_json_has_the_allocated_dollars(loaded: Tenant) -> None:
+    out = StringIO()
+    call_command("spend_report", tenant=loaded.slug, group_by="principal_name", format="json", stdout=out)
+
+    rows = {r["principal_name"]: r for r in json.loads(out.getvalue())}
+    allocated = _allocated(loaded)
+    assert Decimal(rows["alice"]["allocated_cost_usd"]) == allocated["1"] + allocated["2"]
+    assert Decimal(rows["carol"]["allocated_cost_usd"]) == allocated["4"] + allocated["5"]

@@ -72,6 +72,7 @@ class Command(BaseCommand):
             *group_by,
             "billed $",
             "estimated $",
+            "allocated $",
             "input tok",
             "output tok",
             "cache rd",
@@ -84,6 +85,7 @@ class Command(BaseCommand):
             body.append(
                 [str(_plain(row[g]) if row[g] not in (None, "") else "(none)") for g in group_by]
                 + [f"{row['billed_cost_usd']:,.2f}", f"{row['estimated_cost_usd']:,.2f}"]
+                + [f"{row['allocated_cost_usd']:,.2f}"]
                 + [f"{row[c]:,}" for c in ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")]
                 + [f"{row['requests']:,}", f"{row['unpriced_requests']:,}"]
             )
