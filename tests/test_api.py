@@ -36,6 +36,7 @@ def test_the_report_groups_the_callers_tenant(client: Client, viewer, tenant, ot
             "requests": 0,
             "unpriced_requests": 0,
             "token_source": "",
+            "allocated_cost_usd": "0",
         }
     ]
 

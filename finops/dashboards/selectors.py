@@ -38,6 +38,25 @@ class Overview:
     top_teams: list[dict[str, Any]] = field(default_factory=list)
     billed_breakdown: list[tuple[str, Decimal]] = field(default_factory=list)
     billed_token_usage_usd: Decimal = Decimal(0)
+    allocated_cost_usd: Decimal = Decimal(0)  # billed token usage allocated to requests (reconciliation)
+    unparsed_lines: int = 0
+    unparsed_cost_usd: Decimal = Decimal(0)
+    list_comparison: tuple[Decimal, Decimal] | None = None  # (billed, at list price) of the lines we can price
+
+    @property
+    def coverage_pct(self) -> Decimal | None:
+        """How much of the billed token usage the invocation logs explain (allocated to requests)."""
+        if not self.billed_token_usage_usd:
+            return None
+        return (self.allocated_cost_usd / self.billed_token_usage_usd * 100).quantize(Decimal("0.1"))
+
+    @property
+    def list_difference_pct(self) -> Decimal | None:
+        """Billed against list price, in percent (negative: a discount such as private pricing or an EDP)."""
+        if not self.list_comparison or not self.list_comparison[1]:
+            return None
+        billed, listed = self.list_comparison
+        return ((billed - listed) / listed * 100).quantize(Decimal("0.1"))
 
     @property
     def has_period_data(self) -> bool:
@@ -90,6 +109,26 @@ def _model_label(row: dict[str, Any]) -> str:
     return row.get("model_id") or row.get("model_ref") or UNKNOWN_MODEL
 
 
+def unpriced_action(row: dict[str, Any]) -> tuple[str, str]:
+    """(kind, what to do) for a group of unpriced requests."""
+    arn = row.get("inference_profile_arn") or ""
+    if "application-inference-profile/" in arn:
+        return "profile", (
+            "Application inference profile: the model behind it is read from the account's inventory once it "
+            "syncs. Until then, map it to its model in the admin (Ledger › Model aliases: the ARN as alias, "
+            "kind “Application inference profile”), then re-price."
+        )
+    if row.get("model_id"):
+        return "price", (
+            "The model is in the catalog but a token type it used has no price: add the price in the admin "
+            "(Ledger › Model prices) or run sync_prices, then re-price."
+        )
+    return "model", (
+        "This model is not in the catalog: run sync_prices (the AWS Price List adds new models), or add it and "
+        "its price in the admin (Ledger › Catalog models), then re-price."
+    )
+
+
 def unpriced_summary(*, tenant: Tenant, filters: ReportFilter) -> tuple[int, int, list[dict[str, Any]]]:
     """Unpriced requests, their tokens, and the model refs that most often lack a price. Two queries."""
     all_tokens = sum((F(column) for column in TOKEN_COLUMNS[1:]), start=F(TOKEN_COLUMNS[0]))
@@ -100,40 +139,64 @@ def unpriced_summary(*, tenant: Tenant, filters: ReportFilter) -> tuple[int, int
         .annotate(requests=Sum("requests"), tokens=Sum(all_tokens))
         .order_by("-requests", "-tokens", "model_ref", "model_id")[:TOP_UNPRICED]
     )
-    models = [
-        {
-            "label": row["model_ref"] or row["model_id"] or UNKNOWN_MODEL,
-            "inference_profile_arn": row["inference_profile_arn"],
-            "requests": int(row["requests"] or 0),
-            "tokens": int(row["tokens"] or 0),
-        }
-        for row in top
-    ]
+    models = []
+    for row in top:
+        kind, action = unpriced_action(row)
+        models.append(
+            {
+                "label": row["model_ref"] or row["model_id"] or UNKNOWN_MODEL,
+                "inference_profile_arn": row["inference_profile_arn"],
+                "requests": int(row["requests"] or 0),
+                "tokens": int(row["tokens"] or 0),
+                "kind": kind,
+                "action": action,
+            }
+        )
     return int(totals["requests"] or 0), int(totals["tokens"] or 0), models
 
 
-TOKEN_TYPES = {"input", "output", "cache_read", "cache_write"}
+def bill_checks(*, tenant: Tenant, filters: ReportFilter) -> tuple[int, Decimal, tuple[Decimal, Decimal] | None]:
+    """Bill lines whose usage type was not understood (count, dollars), and billed against list price for
+    the lines the catalog can price. Two queries; summed in Python so SQLite cannot round."""
+    lines = spend_events(tenant=tenant, filters=filters).filter(record_kind="billed_line")
+    unparsed = list(lines.filter(usage_category="unparsed").values_list("cost_usd", flat=True))
+    compared = lines.filter(catalog_cost_usd__isnull=False).values_list("cost_usd", "catalog_cost_usd")
+    billed = listed = Decimal(0)
+    for cost, catalog_cost in compared.iterator(chunk_size=5000):
+        billed += cost or Decimal(0)
+        listed += catalog_cost
+    return len(unparsed), sum((c or Decimal(0) for c in unparsed), Decimal(0)), (billed, listed) if listed else None
+
+
 USAGE_LINE_TYPES = {"Usage", "DiscountedUsage", "SavingsPlanCoveredUsage"}
-BREAKDOWN_ORDER = ("Token usage", "Provisioned throughput", "Other usage", "Credits, refunds, tax and fees")
+BREAKDOWN_ORDER = (
+    "Token usage",
+    "Provisioned throughput",
+    "Other usage",
+    "Usage types not understood",
+    "Credits, refunds, tax and fees",
+)
 
 
-def billed_category(line_item_type: str, token_type: str) -> str:
+def billed_category(line_item_type: str, usage_category: str) -> str:
     if line_item_type and line_item_type not in USAGE_LINE_TYPES:
         return "Credits, refunds, tax and fees"
-    if token_type in TOKEN_TYPES:
+    if usage_category == "tokens":
         return "Token usage"
-    if token_type == "model_unit_hour":
+    if usage_category in {"provisioned_throughput", "reserved_capacity"}:
         return "Provisioned throughput"
+    if usage_category == "unparsed":
+        return "Usage types not understood"
     return "Other usage"
 
 
 def billed_breakdown(rows: list[dict[str, Any]]) -> list[tuple[str, Decimal]]:
-    """Billed dollars by kind of charge, from a report grouped by line_item_type and token_type."""
+    """Billed dollars by kind of charge, from a report grouped by line_item_type and usage_category."""
     totals: dict[str, Decimal] = {}
     for row in rows:
         if not row["billed_cost_usd"]:
             continue
-        category = billed_category(row["line_item_type"] or "", row["token_type"] or "")
+        category = billed_category(row["line_item_type"] or "", row["usage_category"] or "")
         totals[category] = totals.get(category, Decimal(0)) + row["billed_cost_usd"]
     return [(label, totals[label]) for label in BREAKDOWN_ORDER if label in totals]
 
@@ -142,7 +205,7 @@ def overview(*, tenant: Tenant, start: date | None = None, end: date | None = No
     """The overview for [start, end]; missing bounds default to the last 30 days that have data.
 
     A fixed number of queries whatever the data: the latest date, four grouped spend reports
-    (two queries each on SQLite, one on PostgreSQL) and two for unpriced requests."""
+    (two queries each on SQLite, one on PostgreSQL), two for unpriced requests and two bill checks."""
     latest = latest_usage_date(tenant=tenant)
     _, default_end = default_range(latest=latest)
     if end is None:
@@ -158,9 +221,10 @@ def overview(*, tenant: Tenant, start: date | None = None, end: date | None = No
     models = spend_report(tenant=tenant, group_by=["model_id", "model_ref"], filters=filters)[:TOP_N]
     teams = spend_report(tenant=tenant, group_by=["team"], filters=filters)[:TOP_N]
     breakdown = billed_breakdown(
-        spend_report(tenant=tenant, group_by=["line_item_type", "token_type"], filters=filters)
+        spend_report(tenant=tenant, group_by=["line_item_type", "usage_category"], filters=filters)
     )
     unpriced_requests, unpriced_tokens, unpriced_models = unpriced_summary(tenant=tenant, filters=filters)
+    unparsed_lines, unparsed_cost, list_comparison = bill_checks(tenant=tenant, filters=filters)
 
     # The period totals are the sums of the daily Decimals (exact), so the headline numbers and
     # the trend always agree; billed and estimated stay in separate sums.
@@ -177,6 +241,10 @@ def overview(*, tenant: Tenant, start: date | None = None, end: date | None = No
         unpriced_models=unpriced_models,
         billed_breakdown=breakdown,
         billed_token_usage_usd=dict(breakdown).get("Token usage", Decimal(0)),
+        allocated_cost_usd=sum((r["allocated_cost_usd"] for r in daily), start=Decimal(0)),
+        unparsed_lines=unparsed_lines,
+        unparsed_cost_usd=unparsed_cost,
+        list_comparison=list_comparison,
         daily=[
             {
                 "usage_date": r["usage_date"],

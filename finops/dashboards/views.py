@@ -4,16 +4,20 @@ from __future__ import annotations
 
 from datetime import date
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.middleware import HtmxDetails
 
-from connections.selectors import tenant_for_user, tenants_for_user
+from connections.models import Membership
+from connections.selectors import membership_role, tenant_for_user, tenants_for_user
 from finops.dashboards import charts
 from finops.dashboards import selectors as dashboard_selectors
+from finops.ledger.services import ledger_reprice_request
 from ingestion.runs import import_runs_mark_interrupted
 from ingestion.selectors import import_runs_needing_attention
 
@@ -71,6 +75,7 @@ def overview(request: HtmxHttpRequest, tenant_slug: str) -> HttpResponse:
         "tenant": tenant,
         "overview": data,
         "import_problems": import_runs_needing_attention(tenant=tenant),
+        "can_reprice": can_reprice(request, tenant),
         "errors": errors,
         "trend_div": charts.figure_div(charts.daily_trend(data.daily)) if data.has_period_data else "",
         "models_div": charts.figure_div(charts.top_models_bar(data.top_models)) if data.top_models else "",
@@ -80,3 +85,26 @@ def overview(request: HtmxHttpRequest, tenant_slug: str) -> HttpResponse:
         return render(request, "dashboards/overview.html#overview-content", context)
     context["tenants"] = list(tenants_for_user(user=request.user))
     return render(request, "dashboards/overview.html", context)
+
+
+REPRICERS = {Membership.Role.ANALYST, Membership.Role.ADMIN}
+
+
+def can_reprice(request: HttpRequest, tenant: object) -> bool:
+    return membership_role(user=request.user, tenant=tenant) in REPRICERS
+
+
+@login_required
+@require_POST
+def reprice(request: HttpRequest, tenant_slug: str) -> HttpResponse:
+    """Re-price the tenant's requests from the current catalog (analysts and admins)."""
+    tenant = tenant_for_user(user=request.user, slug=tenant_slug)
+    if not can_reprice(request, tenant):
+        raise PermissionDenied("Only analysts and admins can re-price.")
+    ledger_reprice_request(tenant=tenant, actor=request.user)
+    messages.success(
+        request,
+        "Re-pricing the requests from the current price catalog: the estimates and the allocation of the bill "
+        "are recomputed (it runs in the background; reload in a moment).",
+    )
+    return redirect("overview", tenant_slug=tenant.slug)

@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.db.models import Q
 from django.http import HttpRequest
 
 from connections.admin_site import ReadOnlyAdminMixin, TenantScopedAdmin, is_tenant_admin
@@ -80,6 +81,29 @@ class ModelPriceAdmin(StaffEditsAdmin):
     )
     list_filter = ("token_type", "service_tier", "route", "context", "cache_ttl", "model__provider")
     search_fields = ("model__model_id", "model__name", "source", "usage_type")
+    actions = ["reprice_requests"]
+
+    @admin.action(description="Re-price every tenant's requests of these prices' models")
+    def reprice_requests(self, request: HttpRequest, queryset: Any) -> None:
+        from connections.models import Tenant
+        from finops.ledger.services import ledger_reprice
+
+        if not request.user.is_staff:
+            self.message_user(request, "Only staff can re-price across tenants.", level="error")
+            return
+        model_ids = sorted(set(queryset.values_list("model__model_id", flat=True)))
+        requests = SpendEvent.objects.filter(record_kind="request")
+        tenants = Tenant.objects.filter(
+            pk__in=requests.filter(Q(model_id__in=model_ids) | Q(model_id="")).values("tenant_id")
+        )
+        changed = rows = 0
+        for tenant in tenants:
+            for model_id in model_ids:
+                result = ledger_reprice(tenant=tenant, model_id=model_id, actor=request.user)
+                changed, rows = changed + result.changed, rows + result.rows
+        models = ", ".join(model_ids)
+        summary = f"Re-priced {rows:,} requests of {models} in {len(tenants)} tenant(s): {changed:,} changed."
+        self.message_user(request, summary)
 
     def save_model(self, request: HttpRequest, obj: ModelPrice, form: Any, change: bool) -> None:
         super().save_model(request, obj, form, change)

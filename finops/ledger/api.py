@@ -25,7 +25,6 @@ class ReportRow(Schema):
     group: dict[str, str | None]
     billed_cost_usd: Decimal
     estimated_cost_usd: Decimal
-    allocated_cost_usd: Decimal = Decimal(0)
     input_tokens: int
     output_tokens: int
     cache_read_tokens: int
@@ -33,6 +32,7 @@ class ReportRow(Schema):
     requests: int
     unpriced_requests: int
     token_source: str
+    allocated_cost_usd: Decimal = Decimal(0)  # billed dollars allocated to the group's requests
 
 
 @router.get("/{tenant_slug}/report", response=list[ReportRow])

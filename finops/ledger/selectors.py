@@ -112,7 +112,6 @@ TOKEN_COLUMNS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_wr
 REPORT_NUMBERS = (
     "billed_cost_usd",
     "estimated_cost_usd",
-    "allocated_cost_usd",
     *TOKEN_COLUMNS,
     "requests",
     "unpriced_requests",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -314,6 +314,7 @@ class Repricing:
     after_usd: Decimal = Decimal(0)
     unpriced_before: int = 0
     unpriced_after: int = 0
+    periods: set[date] = field(default_factory=set)
 
 
 REPRICE_FIELDS = ("model_id", "model_family", "model_tier", "model_provider", "model_ref", "cost_usd", "unpriced",
@@ -384,7 +385,8 @@ def ledger_reprice(
     if since:
         rows = rows.filter(usage_date__gte=since)
     if model_id:
-        rows = rows.filter(Q(model_id=model_id) | Q(model_ref=model_id))
+        # Its requests, and those not matched to a model yet (they may be its spellings or profiles).
+        rows = rows.filter(Q(model_id=model_id) | Q(model_id=""))
     result = Repricing()
     last_id = 0
     while True:
@@ -398,6 +400,8 @@ def ledger_reprice(
             result.before_usd += event.cost_usd or Decimal(0)
             result.unpriced_before += int(event.unpriced)
             values = _repriced(event, catalog)
+            if model_id and values.get("model_id", event.model_id) != model_id:
+                continue  # an unmatched request that turned out not to be this model's
             if "model_id" in values:
                 result.resolved += 1
             differs = any(getattr(event, k) != v for k, v in values.items())
@@ -410,6 +414,9 @@ def ledger_reprice(
         with transaction.atomic():
             SpendEvent.objects.bulk_update(changed, list(REPRICE_FIELDS), batch_size=batch_size)
         result.changed += len(changed)
+        result.periods.update(event.billing_period for event in changed)
+    # New estimates change how each bucket's bill is shared out: allocate those periods again.
+    ledger_reconcile(tenant=tenant, periods=result.periods)
     audit_log_record(
         tenant=tenant,
         actor=actor,
@@ -426,3 +433,21 @@ def ledger_reprice(
         },
     )
     return result
+
+
+def ledger_reprice_request(*, tenant: Tenant, actor: AbstractBaseUser | None = None) -> None:
+    """Queue a re-pricing of the tenant's requests (the button on the unpriced panel), audited; with
+    Q_CLUSTER["sync"] (tests, or no worker) it runs in-process when the transaction commits."""
+    from django.conf import settings
+    from django_q.tasks import async_task
+
+    with transaction.atomic():
+        audit_log_record(tenant=tenant, actor=actor, action="ledger.reprice_requested", target=tenant.slug)
+        sync = bool(getattr(settings, "Q_CLUSTER", {}).get("sync", False))
+        actor_id = actor.pk if actor is not None and getattr(actor, "is_authenticated", False) else None
+        tenant_id = tenant.pk
+        transaction.on_commit(
+            lambda: async_task(
+                "finops.ledger.tasks.reprice_tenant", tenant_id, actor_id, task_name=f"reprice-{tenant_id}", sync=sync
+            )
+        )

@@ -61,9 +61,23 @@ def url(slug: str = "acme") -> str:
 
 
 def test_it_shows_billed_and_estimated_totals_side_by_side(client, tenant, viewer):
-    spend(tenant, day=LATEST, basis="billed", cost="1234.50", line_item_type="Usage", token_type="input")
     spend(
-        tenant, day=LATEST - timedelta(days=1), basis="billed", cost="0.25", line_item_type="Usage", token_type="output"
+        tenant,
+        day=LATEST,
+        basis="billed",
+        cost="1234.50",
+        line_item_type="Usage",
+        token_type="input",
+        usage_category="tokens",
+    )
+    spend(
+        tenant,
+        day=LATEST - timedelta(days=1),
+        basis="billed",
+        cost="0.25",
+        line_item_type="Usage",
+        token_type="output",
+        usage_category="tokens",
     )
     spend(tenant, day=LATEST, basis="estimated", cost="10.10")
     spend(tenant, day=LATEST - timedelta(days=2), basis="estimated", cost="5.05")
@@ -189,7 +203,10 @@ def test_it_counts_unpriced_requests_and_names_their_models(client, tenant, view
         "inference_profile_arn": "",
         "requests": 3,
         "tokens": 3600,
+        "kind": "model",
+        "action": page.unpriced_models[0]["action"],
     }
+    assert "not in the catalog" in page.unpriced_models[0]["action"]
     content = response.content.decode()
     assert "acme.mystery-model-v1" in content
     assert "3,605 tokens" in content
@@ -307,8 +324,8 @@ def test_the_overview_selector_uses_a_small_constant_number_of_queries(
         spend(tenant, day=day, basis="estimated", cost=None, unpriced=True, model_id="", model_ref=f"ref-{offset}")
     spend(other_tenant, day=LATEST, cost="999.00")
 
-    # SQLite: latest date, 4 grouped reports x 2, unpriced totals and top refs.
-    with django_assert_max_num_queries(11):
+    # SQLite: latest date, 4 grouped reports x 2, unpriced totals and top refs, unparsed lines and list prices.
+    with django_assert_max_num_queries(13):
         page = selectors.overview(tenant=tenant)
 
     assert page.billed_cost_usd == Decimal("1.10") * 60
@@ -333,9 +350,16 @@ def test_a_model_without_a_price_is_not_shown_as_zero_dollars(client, tenant, vi
 
 
 def test_it_splits_billed_dollars_by_kind_and_compares_only_token_usage_with_the_estimate(client, tenant, viewer):
-    spend(tenant, basis="billed", cost="30.00", line_item_type="Usage", token_type="input")
-    spend(tenant, basis="billed", cost="12.50", line_item_type="Usage", token_type="output")
-    spend(tenant, basis="billed", cost="1452.00", line_item_type="Usage", token_type="model_unit_hour")
+    spend(tenant, basis="billed", cost="30.00", line_item_type="Usage", token_type="input", usage_category="tokens")
+    spend(tenant, basis="billed", cost="12.50", line_item_type="Usage", token_type="output", usage_category="tokens")
+    spend(
+        tenant,
+        basis="billed",
+        cost="1452.00",
+        line_item_type="Usage",
+        token_type="model_unit_hour",
+        usage_category="provisioned_throughput",
+    )
     spend(tenant, basis="billed", cost="-500.00", line_item_type="Credit", model_id="")
     spend(tenant, basis="billed", cost="62.50", line_item_type="Tax", model_id="")
     spend(tenant, basis="estimated", cost="40.00", input_tokens=1000)

@@ -176,7 +176,7 @@ def test_spend_report_json_has_the_group_fields_and_every_number(loaded: Tenant)
 
     assert rows
     for row in rows:
-        assert list(row) == ["model_id", "route", *NUMBER_COLUMNS, "token_source"]
+        assert list(row) == ["model_id", "route", *NUMBER_COLUMNS, "token_source", "allocated_cost_usd"]
 
 
 def test_spend_report_keeps_billed_and_estimated_dollars_apart(loaded: Tenant) -> None:
@@ -232,7 +232,7 @@ def test_spend_report_csv_has_the_header_and_one_line_per_group(loaded: Tenant) 
     out, _ = run("spend_report", "--format", "csv", "--tenant", loaded.slug, "--group-by", "team")
 
     lines = list(csv.reader(io.StringIO(out)))
-    assert lines[0] == ["team", *NUMBER_COLUMNS, "token_source"]
+    assert lines[0] == ["team", *NUMBER_COLUMNS, "token_source", "allocated_cost_usd"]
     by_team = {line[0]: dict(zip(lines[0], line, strict=True)) for line in lines[1:]}
     assert Decimal(by_team["mobile"]["billed_cost_usd"]) == Decimal("0.3")
     assert (

@@ -51,7 +51,9 @@ class Command(BaseCommand):
         except ReportError as exc:
             raise CommandError(str(exc)) from exc
         # token_source: whether a group's token counts come from invocation-log requests or CUR lines.
-        columns = [*group_by, *REPORT_NUMBERS, "token_source"]
+        # allocated_cost_usd (billed dollars allocated to the group's requests) came later: last, so the
+        # columns scripts already read keep their places.
+        columns = [*group_by, *REPORT_NUMBERS, "token_source", "allocated_cost_usd"]
         fmt = options["format"]
         if fmt == "json":
             data = [{c: _plain(row[c]) for c in columns} for row in rows]
