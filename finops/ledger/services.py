@@ -451,3 +451,20 @@ def ledger_reprice_request(*, tenant: Tenant, actor: AbstractBaseUser | None = N
                 "finops.ledger.tasks.reprice_tenant", tenant_id, actor_id, task_name=f"reprice-{tenant_id}", sync=sync
             )
         )
+
+
+def catalog_alias_add(
+    *, model_id: str, alias: str, kind: str, actor: AbstractBaseUser | None = None, tenant: Tenant | None = None
+) -> bool:
+    """Name a model by one more spelling: a usage-type token, a product name, or an application
+    inference profile / provisioned model ARN (what the inventory sync records). Audited; False when
+    the alias already names a model."""
+    from finops.ledger.models import ModelAlias, ModelCatalog
+
+    model = ModelCatalog.objects.get(model_id=model_id)
+    _, created = ModelAlias.objects.get_or_create(alias=alias.strip().lower(), defaults={"model": model, "kind": kind})
+    if created:
+        audit_log_record(
+            tenant=tenant, actor=actor, action="catalog.alias_added", target=alias, details={"model_id": model_id}
+        )
+    return created

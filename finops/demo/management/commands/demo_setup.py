@@ -13,10 +13,13 @@ from django.db import transaction
 
 from connections.models import AwsConnection, Membership
 from connections.services import connection_create, membership_grant, tenant_get_or_create
-from finops.demo.generator import generate_demo
+from finops.demo.generator import APP_PROFILE_ARN, generate_demo
 from finops.ledger.models import SpendEvent
+from finops.ledger.services import catalog_alias_add
 from ingestion.models import ImportRun
 from ingestion.services import import_cur, import_invocation_logs
+
+APP_PROFILE_MODEL = "anthropic.claude-sonnet-4-6"
 
 DEMO_TENANT = "acme"
 STAFF = ("staff", "staff-demo-pass")
@@ -61,6 +64,11 @@ class Command(BaseCommand):
         if loaded and not options["force"]:
             say(f"Tenant {tenant.slug!r} already has {loaded:,} ledger rows; skipping the import.")
         else:
+            # The demo's application inference profile wraps Claude Sonnet 4.6; the inventory sync records
+            # that for a connected account. Here it is set by hand, as an admin would map it.
+            catalog_alias_add(
+                model_id=APP_PROFILE_MODEL, alias=APP_PROFILE_ARN, kind="inference_profile", tenant=tenant
+            )
             self._import(tenant, summary)
 
         if not AwsConnection.objects.filter(tenant=tenant).exists():
