@@ -95,10 +95,10 @@ def _existing_runs(keys: list[str], *, tenant_id: int) -> dict[str, int | None]:
     with connection.cursor() as cursor:
         for offset in range(0, len(keys), 500):
             chunk = keys[offset : offset + 500]
-            marks = ", ".join("?" for _ in chunk)
+            marks = ", ".join("%s" for _ in chunk)
             cursor.execute(
                 f'SELECT "dedupe_key", "import_run_id" FROM {table} '
-                f'WHERE "tenant_id" = ? AND "dedupe_key" IN ({marks})',
+                f'WHERE "tenant_id" = %s AND "dedupe_key" IN ({marks})',
                 [tenant_id, *chunk],
             )
             found.update(cursor.fetchall())
@@ -125,8 +125,8 @@ def _bulk_insert(prepared: list[dict[str, Any]], *, tenant_id: int, import_run_i
         for offset in range(0, len(claimed), 500):
             chunk = claimed[offset : offset + 500]
             cursor.execute(
-                f'UPDATE {table} SET "import_run_id" = ? WHERE "tenant_id" = ? AND "dedupe_key" IN '
-                f"({', '.join('?' for _ in chunk)})",
+                f'UPDATE {table} SET "import_run_id" = %s WHERE "tenant_id" = %s AND "dedupe_key" IN '
+                f"({', '.join('%s' for _ in chunk)})",
                 [import_run_id, tenant_id, *chunk],
             )
         before = connection.connection.total_changes
