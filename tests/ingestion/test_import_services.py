@@ -380,3 +380,13 @@ def test_it_reports_progress_inside_a_long_log_file(tenant: Tenant, tmp_path: Pa
         "long.jsonl: 10 records read",
         "long.jsonl: 20 records read",
     ]
+
+
+def test_imports_work_with_the_debug_cursor_that_make_demo_uses(tenant: Tenant) -> None:
+    # DEBUG (make demo) formats every SQL statement with its parameters for the query log.
+    with CaptureQueriesContext(connection):
+        import_cur(tenant=tenant, paths=[mf.CUR_JUNE_CSV])
+        second = import_cur(tenant=tenant, paths=[mf.CUR_JUNE_CSV])  # the path that looks up existing rows
+        import_invocation_logs(tenant=tenant, paths=[mf.LOGS_JSONL])
+
+    assert second.rows_unchanged == JUNE_ROWS
