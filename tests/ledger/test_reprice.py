@@ -226,3 +226,24 @@ def test_the_overview_counts_bill_lines_whose_usage_type_is_not_understood(
     assert (page.unparsed_lines, page.unparsed_cost_usd) == (1, Decimal("0.7"))
     assert dict(page.billed_breakdown)["Usage types not understood"] == Decimal("0.7")
     assert "1 bill line with a usage type not understood" in response.content.decode()
+
+
+def test_a_bill_below_list_price_is_shown_as_a_discount_not_fixed(
+    tenant: Tenant, viewer, client: Client, tmp_path: Path
+) -> None:  # noqa: ANN001
+    # 100K Sonnet 4.6 input tokens (list: $3.30 / 1M in-region = $0.33) billed at $0.264: 20% below list.
+    row = {
+        **bad.bedrock_rows()[0],
+        "line_item_usage_amount": "100",
+        "pricing_unit": "1K tokens",
+        "line_item_unblended_cost": "0.264",
+    }
+    import_cur(tenant=tenant, paths=[bad.write_cur(tmp_path / "edp.csv", [row])])
+    client.force_login(viewer)
+
+    event = SpendEvent.objects.get(tenant=tenant)
+    page = client.get(f"/t/{tenant.slug}/?start=2026-06-01&end=2026-06-30").context["overview"]
+
+    assert event.cost_usd == Decimal("0.264")  # the bill's dollars, kept
+    assert event.catalog_cost_usd == 100_000 * Decimal("3.30") / 1_000_000
+    assert page.list_difference_pct == Decimal("-20.0")
