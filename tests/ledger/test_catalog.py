@@ -57,6 +57,13 @@ def catalog(db) -> Catalog:  # noqa: ANN001
         ("anthropic.claude-sonnet-4-5-20250929-v2:0", SONNET_45, "in_region"),  # a newer version suffix
         ("global.anthropic.claude-haiku-4-5-20251001-v1:0", HAIKU_45, "global"),
         ("jp.anthropic.claude-haiku-4-5-20251001-v1:0", HAIKU_45, "geo"),
+        ("au.anthropic.claude-sonnet-4-5-20250929-v1:0", SONNET_45, "geo"),
+        ("us-gov.anthropic.claude-sonnet-4-5-20250929-v1:0", SONNET_45, "geo"),
+        ("global.anthropic.claude-sonnet-4-6-v1:0", SONNET_46, "global"),
+        ("anthropic.claude-3-5-sonnet-20241022-v2:0", "anthropic.claude-3-5-sonnet-20241022-v2:0", "in_region"),
+        ("us.deepseek.r1-v1:0", "deepseek.r1-v1:0", "geo"),
+        ("qwen.qwen3-32b-v1:0", "qwen.qwen3-32b-v1:0", "in_region"),
+        (f"arn:aws:bedrock:us-east-1::foundation-model/{NOVA_PRO}", NOVA_PRO, "in_region"),
         ("anthropic.claude-3-haiku-20240307-v1:0:200k", HAIKU_3, "in_region"),  # context-window suffix
         ("global.anthropic.claude-opus-4-6-v1", OPUS_46, "global"),
         ("us.anthropic.claude-opus-4-7", OPUS_47, "geo"),
