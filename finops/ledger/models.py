@@ -254,6 +254,14 @@ class SpendEvent(models.Model):
     # content (keyed hashes only; raw prompts are never stored)
     prompt_hash = models.CharField(max_length=64, blank=True)
     response_hash = models.CharField(max_length=64, blank=True)
+    prefix_hash = models.CharField(
+        max_length=64, blank=True, help_text="Keyed hash of the reusable prompt prefix (system, tools, cached blocks)."
+    )
+    prefix_chars = models.IntegerField(
+        null=True, blank=True, help_text="Characters in that prefix; blank when the body was not delivered."
+    )
+    uses_caching = models.BooleanField(default=False, help_text="Marks a cache point, or read/wrote the cache.")
+    stop_reason = models.CharField(max_length=32, blank=True)
     error_code = models.CharField(max_length=128, blank=True)
     data_issue = models.CharField(
         max_length=255,

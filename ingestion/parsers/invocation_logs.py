@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
+from ingestion.parsers.bodies import reusable_prefix, stop_reason, uses_caching
 from ingestion.parsers.common import Batch, FileUnreadable, Rejected, parse_timestamp
 
 LOG_SUFFIXES = (".json", ".jsonl", ".json.gz", ".jsonl.gz", ".ndjson", ".ndjson.gz")
@@ -249,6 +250,22 @@ def parse_record(record: Any, *, hash_key: bytes) -> dict[str, Any]:
         or keyed_hash(inp.get("inputBodyS3Path"), hash_key),
         "response_hash": keyed_hash(out_body, hash_key) or keyed_hash(out.get("outputBodyS3Path"), hash_key),
         "large_input": bool(inp.get("inputBodyS3Path")),
+        **_body_facts(inp.get("inputBodyJson"), out_body, counts, hash_key),
+    }
+
+
+def _body_facts(body: Any, out_body: Any, counts: dict[str, int | None], hash_key: bytes) -> dict[str, Any]:
+    """Prefix hash and length, caching and stop reason: what the recommenders need from the bodies."""
+    delivered = isinstance(body, dict)
+    try:
+        prefix = reusable_prefix(body) if delivered else None
+    except RecursionError as exc:
+        raise ValueError("the request body is nested too deeply") from exc
+    return {
+        "prefix_hash": keyed_hash(prefix[0], hash_key) if prefix else "",
+        "prefix_chars": (prefix[1] if prefix else 0) if delivered else None,
+        "uses_caching": bool(counts["cache_read_tokens"] or counts["cache_write_tokens"]) or uses_caching(body),
+        "stop_reason": stop_reason(out_body),
     }
 
 
