@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 from collections.abc import Iterable, Mapping
 from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -172,6 +173,7 @@ LOG_LABELS = {
     "usage_start": "timestamp",
     **{f: f"requestMetadata ({f} value)" for f in DIMENSIONS},
 }
+RESOURCE_ARN = re.compile(r":(?:application-)?inference-profile/|:provisioned-model/")
 NEGATIVE_USAGE = "negative usage amount on a usage line: cost kept, tokens not counted"
 UNPARSED = "usage type not understood: cost and quantity kept, no tokens counted"
 MODALITY_TOKEN_TYPES = {"speech": "audio"}
@@ -229,7 +231,8 @@ def normalize_cur_row(
         "context": context,
         "line_item_type": line_type,
         "service_tier": usage.service_tier,
-        "inference_profile_arn": resource_id if "inference-profile/" in resource_id else "",
+        # The inference profile or provisioned model the line is for (what a request names as modelId).
+        "inference_profile_arn": resource_id if RESOURCE_ARN.search(resource_id) else "",
         "cost_usd": cost,
         "list_cost_usd": raw.get("public_on_demand_cost"),
         "units": amount,

@@ -310,3 +310,25 @@ def test_it_maps_resource_tags_delivered_in_the_user_prefixed_form_inside_tags()
         {"resourceTags/user_team": "ds", "resourceTags/user_application": "rag", "resourceTags/user_cost_center": "42"},
     )
     assert dims["team"] == "ds" and dims["application"] == "rag" and dims["cost_center"] == "42"
+
+
+@pytest.mark.parametrize(
+    "resource_id",
+    [
+        "arn:aws:bedrock:us-east-1:111111111111:provisioned-model/n2l1te7pt0a1",
+        "arn:aws:bedrock:us-east-1:111111111111:application-inference-profile/a1b2c3d4e5f6",
+        "arn:aws:bedrock:us-east-1:111111111111:inference-profile/us.anthropic.claude-sonnet-4-6",
+    ],
+)
+def test_a_bill_line_keeps_the_provisioned_model_or_profile_it_is_for(catalog: Catalog, resource_id: str) -> None:
+    raw = _cur(
+        "USE1-Nova2.0Lite-ProvisionedThroughput-NoCommit-ModelUnits", "24", "1452", "Hrs", resource_id=resource_id
+    )
+
+    assert normalize_cur_row(raw, catalog=catalog, mapping=DEFAULT_TAG_MAPPING)["inference_profile_arn"] == resource_id
+
+
+def test_a_bill_line_for_another_resource_keeps_no_arn(catalog: Catalog) -> None:
+    raw = _cur("USE1-NovaLite-input-tokens", "1", "0.06", "1K tokens", resource_id="arn:aws:s3:::bucket")
+
+    assert normalize_cur_row(raw, catalog=catalog, mapping=DEFAULT_TAG_MAPPING)["inference_profile_arn"] == ""
