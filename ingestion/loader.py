@@ -7,6 +7,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from django.db import connection, transaction
@@ -194,3 +195,13 @@ def delete_billed_period(*, tenant_id: int, billing_period: date, keep_import_ru
         queryset = queryset.exclude(import_run_id=keep_import_run_id)
     deleted, _ = queryset.delete()
     return deleted
+
+
+def period_billed_total(*, tenant_id: int, billing_period: date) -> Decimal | None:
+    """A billing period's billed dollars as loaded (None when nothing of it is), summed in Python."""
+    costs = list(
+        SpendEvent.objects.filter(
+            tenant_id=tenant_id, record_kind=SpendEvent.RecordKind.BILLED_LINE, billing_period=billing_period
+        ).values_list("cost_usd", flat=True)
+    )
+    return sum((c or Decimal(0) for c in costs), Decimal(0)) if costs else None

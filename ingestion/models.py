@@ -34,6 +34,11 @@ class ImportRun(models.Model):
     )
     rows_flagged = models.PositiveIntegerField(default=0, help_text="Rows loaded with a warning (see warnings).")
     warnings = models.JSONField(default=list, blank=True, help_text="Samples of rows loaded with a warning.")
+    restatements = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Billing periods this run re-delivered with changes: billed total before and after, rows.",
+    )
     skipped_reasons = models.JSONField(default=dict, blank=True)
     rejected_samples = models.JSONField(default=list, blank=True)
     message = models.TextField(blank=True)

@@ -148,7 +148,7 @@ def _counters(tally: Tally) -> dict[str, Any]:
 
 def run_progress(run: ImportRun, tally: Tally) -> None:
     """Save what is committed so far, so a run that dies says what it had loaded."""
-    values = {**_counters(tally), "heartbeat_at": timezone.now()}
+    values = {**_counters(tally), "heartbeat_at": timezone.now(), "restatements": run.restatements}
     ImportRun.objects.filter(pk=run.pk, status=ImportRun.Status.RUNNING).update(**values)
     for name, value in values.items():
         setattr(run, name, value)

@@ -20,7 +20,7 @@ from connections.models import Tenant
 from finops.ledger.catalog import Catalog
 from finops.ledger.selectors import catalog_load
 from finops.ledger.services import ledger_reconcile
-from ingestion.loader import delete_billed_period, insert_events, lock_billing_period
+from ingestion.loader import delete_billed_period, insert_events, lock_billing_period, period_billed_total
 from ingestion.models import ImportRun
 from ingestion.normalize import normalize_cur_row, normalize_log_record
 from ingestion.parsers.common import Batch, FileUnreadable, Rejected
@@ -194,12 +194,14 @@ def _import_cur(
     total = len(files)
     number = 0
     periods: set[date] = set()
+    restatements: list[dict[str, Any]] = []
     for period, group in _cur_groups(files, tally, say):
         label = f"{period:%Y-%m}"
         group_tally = Tally()
         try:
             with transaction.atomic():
                 lock_billing_period(tenant_id=tenant.pk, billing_period=period)
+                before_usd = period_billed_total(tenant_id=tenant.pk, billing_period=period)
                 for item in group:
                     number += 1
                     say(f"[{number}/{total}] {item.path} (billing period {label})")
@@ -226,6 +228,18 @@ def _import_cur(
                 group_tally.replaced += delete_billed_period(
                     tenant_id=tenant.pk, billing_period=period, keep_import_run_id=run.pk
                 )
+                if before_usd is not None and (group_tally.replaced or group_tally.loaded):
+                    # A restatement: AWS changed a period it had delivered. Said on the run and, later, on a card.
+                    restatements.append(
+                        {
+                            "billing_period": label,
+                            "before_usd": str(before_usd),
+                            "after_usd": str(period_billed_total(tenant_id=tenant.pk, billing_period=period)),
+                            "rows_removed": group_tally.replaced,
+                            "rows_added": group_tally.loaded,
+                        }
+                    )
+                    run.restatements = restatements
                 # In the same transaction as the rows, so a run killed at any moment says what it loaded.
                 run_progress(run, tally.merged(group_tally))
         except _GroupFailed as exc:

@@ -390,3 +390,17 @@ def test_imports_work_with_the_debug_cursor_that_make_demo_uses(tenant: Tenant) 
         import_invocation_logs(tenant=tenant, paths=[mf.LOGS_JSONL])
 
     assert second.rows_unchanged == JUNE_ROWS
+
+
+def test_a_restated_period_is_recorded_with_its_totals_before_and_after(tenant: Tenant) -> None:
+    import_cur(tenant=tenant, paths=[mf.CUR_JUNE_CSV])
+    first = import_cur(tenant=tenant, paths=[mf.CUR_JUNE_CSV])  # identical: not a restatement
+
+    restated = import_cur(tenant=tenant, paths=[mf.CUR_JUNE_RESTATED_CSV])
+
+    assert first.restatements == []
+    (entry,) = restated.restatements
+    assert entry["billing_period"] == "2026-06"
+    assert Decimal(entry["before_usd"]) == JUNE_BILLED
+    assert Decimal(entry["after_usd"]) == RESTATED_BILLED
+    assert (entry["rows_removed"], entry["rows_added"]) == (JUNE_ROWS, 3)
