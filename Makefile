@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 DEMO_DIR ?= var/demo-data
 HOST ?= 127.0.0.1:8000
 
-.PHONY: install chromium demo test lint format lock migrate clean
+.PHONY: install chromium demo test fuzz lint format lock migrate clean
 
 $(STAMP): requirements.lock
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -42,6 +42,16 @@ chromium:
 
 test: install chromium
 	SECRET_KEY=$${SECRET_KEY:-test-only-secret-key} $(PY) -m pytest $(PYTEST_ARGS)
+
+# Thousands of generated inputs for the importers: the property tests with the "fuzz" profile, then the
+# harness over malformed variants of the fixture files (a throw-away SQLite file unless DATABASE_URL is set).
+FUZZ_COUNT ?= 2000
+FUZZ_SEED ?= $(shell date +%s)
+fuzz: install
+	HYPOTHESIS_PROFILE=fuzz SECRET_KEY=$${SECRET_KEY:-test-only-secret-key} $(PY) -m pytest -q \
+	  tests/ingestion/test_parser_properties.py tests/ingestion/test_usage_types.py
+	SECRET_KEY=$${SECRET_KEY:-test-only-secret-key} $(PY) -m tests.fuzz.runner --count $(FUZZ_COUNT) \
+	  --seed $(FUZZ_SEED) --timeout 30 --strict
 
 lint: install
 	$(VENV)/bin/ruff check .
