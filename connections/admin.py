@@ -8,7 +8,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.http import HttpRequest
 
 from connections.admin_site import ReadOnlyAdminMixin, RestrictedLookupsMixin, TenantScopedAdmin, admin_tenant_ids
-from connections.models import AuditLog, AwsConnection, MemberAccount, Membership, Tenant
+from connections.models import AlertChannel, AuditLog, AwsConnection, MemberAccount, Membership, Tenant
 from connections.services import audit_log_record, connection_delete
 
 admin.site.unregister(get_user_model())
@@ -151,3 +151,25 @@ class AuditLogAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
     search_fields = ("action", "target", "actor_label")
     date_hierarchy = "created_at"
     readonly_fields = ("created_at", "tenant", "actor", "actor_label", "action", "target", "details")
+
+
+@admin.register(AlertChannel)
+class AlertChannelAdmin(TenantScopedAdmin):
+    """Customer admins manage their tenant's alert channels; every change is audited."""
+
+    customer_can = ("view", "add", "change", "delete")
+    list_display = ("tenant", "kind", "target", "enabled", "created_at")
+    list_filter = ("kind", "enabled", "tenant")
+
+    def save_model(self, request: HttpRequest, obj: AlertChannel, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        audit_log_record(
+            tenant=obj.tenant,
+            actor=request.user,
+            action="alert_channel.changed" if change else "alert_channel.added",
+            target=str(obj)[:255],
+        )
+
+    def delete_model(self, request: HttpRequest, obj: AlertChannel) -> None:
+        audit_log_record(tenant=obj.tenant, actor=request.user, action="alert_channel.removed", target=str(obj)[:255])
+        super().delete_model(request, obj)

@@ -278,3 +278,35 @@ class AuditLog(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise PermissionError("The audit log is append-only.")
+
+
+class AlertChannel(models.Model):
+    """Where a tenant's alerts go (anomalies, new high-impact recommendations, budgets): an email
+    address, or a Slack-compatible incoming webhook (a POST of {"text": ...})."""
+
+    class Kind(models.TextChoices):
+        EMAIL = "email", "Email"
+        WEBHOOK = "webhook", "Webhook (Slack-compatible)"
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="alert_channels")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    target = models.CharField(max_length=500, help_text="The email address, or the webhook URL (https).")
+    enabled = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["tenant", "kind", "target"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.target}"
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+        from django.core.validators import URLValidator, validate_email
+
+        if self.kind == self.Kind.EMAIL:
+            validate_email(self.target)
+        elif self.kind == self.Kind.WEBHOOK:
+            URLValidator(schemes=["https"])(self.target)
+        else:
+            raise ValidationError({"kind": "Choose email or webhook."})

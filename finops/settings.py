@@ -91,6 +91,7 @@ INSTALLED_APPS = [
     "connections",
     "finops.ledger",
     "ingestion",
+    "recommendations",
     "finops.dashboards",
     "finops.demo",
 ]
@@ -198,6 +199,19 @@ if FINOPS_BACKEND_ACCOUNT_ID and not (len(FINOPS_BACKEND_ACCOUNT_ID) == 12 and F
     raise ImproperlyConfigured(f"FINOPS_BACKEND_ACCOUNT_ID={FINOPS_BACKEND_ACCOUNT_ID!r} is not a 12-digit account id.")
 # Where the backend's own AWS calls start (STS AssumeRole into customer roles).
 FINOPS_AWS_REGION = os.environ.get("FINOPS_AWS_REGION", "us-east-1")
+
+# Email for alerts: SMTP when EMAIL_HOST is set, else written to the console (development, tests).
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "").strip()
+EMAIL_BACKEND = (
+    "django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST else "django.core.mail.backends.console.EmailBackend"
+)
+EMAIL_PORT = env_int("EMAIL_PORT", 587, minimum=1)
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "finops@localhost")
+# A recommendation worth at least this much per month is announced on the tenant's alert channels.
+RECOMMENDATION_ALERT_USD = env_int("RECOMMENDATION_ALERT_USD", 100, minimum=0)
 
 # The secret from which per-tenant prompt-hash keys are derived when a tenant has none of its own.
 FINOPS_HASH_PEPPER = os.environ.get("FINOPS_HASH_PEPPER", SECRET_KEY)

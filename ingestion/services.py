@@ -264,10 +264,21 @@ def _import_cur(
 
 
 def _reconcile(tenant: Tenant, periods: set[date], say: Progress) -> None:
-    """Allocate the periods' billed usage to their requests again (their bills or requests changed)."""
+    """Allocate the periods' billed usage to their requests again (their bills or requests changed), and
+    queue the recommenders for the tenant (the worker runs them; Q_CLUSTER["sync"] runs them here)."""
     for result in ledger_reconcile(tenant=tenant, periods=periods):
         coverage = f"{result.coverage}%" if result.coverage is not None else "no billed token usage"
         say(f"    reconciled {result.period:%Y-%m}: requests explain {coverage} of the billed token usage")
+    if periods and getattr(settings, "RECOMMEND_AFTER_IMPORT", True):
+        from django_q.tasks import async_task
+
+        sync = bool(getattr(settings, "Q_CLUSTER", {}).get("sync", False))
+        tenant_id = tenant.pk
+        transaction.on_commit(
+            lambda: async_task(
+                "recommendations.tasks.recommend_tenant", tenant_id, task_name=f"recommend-{tenant_id}", sync=sync
+            )
+        )
 
 
 # --- invocation logs --------------------------------------------------------------------------

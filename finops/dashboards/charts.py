@@ -95,6 +95,23 @@ def top_models_bar(rows: Iterable[Mapping[str, Any]]) -> go.Figure:
     return _layout(fig, title="Top models", height=max(280, 90 + 44 * len(rows)), money_axis="x")
 
 
+def pattern_chart(chart: Mapping[str, Any]) -> go.Figure:
+    """A card's small chart of the pattern: the series it stores ({"x": [...], "y": [...], "label": ...})."""
+    fig = go.Figure(
+        go.Bar(
+            x=list(chart.get("x", [])),
+            y=[float(v or 0) for v in chart.get("y", [])],
+            marker={"color": BILLED_COLOUR},
+            hovertemplate="%{x}: %{y:,.2f}<extra></extra>",
+        )
+    )
+    fig = _layout(fig, title=str(chart.get("label", "")), height=220)
+    fig.update_layout(margin={"l": 50, "r": 10, "t": 40, "b": 30}, showlegend=False)
+    # Days and hours as they are labelled: a single day must not become a time axis.
+    fig.update_xaxes(type="category")
+    return fig
+
+
 def figure_div(fig: go.Figure) -> SafeString:
     """The figure as an empty div carrying its JSON, which static/js/charts.js draws with plotly.min.js (both
     loaded by the base template): no inline script, so the Content-Security-Policy needs no exception."""

@@ -7,8 +7,9 @@ from datetime import date
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.middleware import HtmxDetails
@@ -20,6 +21,14 @@ from finops.dashboards import selectors as dashboard_selectors
 from finops.ledger.services import ledger_reprice_request
 from ingestion.runs import import_runs_mark_interrupted
 from ingestion.selectors import import_runs_needing_attention
+from recommendations import selectors as rec_selectors
+from recommendations.models import Recommendation
+from recommendations.services import (
+    measured_savings,
+    recommendation_accept,
+    recommendation_dismiss,
+    recommendation_reopen,
+)
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -76,6 +85,7 @@ def overview(request: HtmxHttpRequest, tenant_slug: str) -> HttpResponse:
         "overview": data,
         "import_problems": import_runs_needing_attention(tenant=tenant),
         "can_reprice": can_reprice(request, tenant),
+        "offer": rec_selectors.savings_on_offer(tenant=tenant),
         "errors": errors,
         "trend_div": charts.figure_div(charts.daily_trend(data.daily)) if data.has_period_data else "",
         "models_div": charts.figure_div(charts.top_models_bar(data.top_models)) if data.top_models else "",
@@ -108,3 +118,95 @@ def reprice(request: HttpRequest, tenant_slug: str) -> HttpResponse:
         "are recomputed (it runs in the background; reload in a moment).",
     )
     return redirect("overview", tenant_slug=tenant.slug)
+
+
+# --- recommendations ---------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def recommendations(request: HttpRequest, tenant_slug: str) -> HttpResponse:
+    tenant = tenant_for_user(user=request.user, slug=tenant_slug)
+    kind = request.GET.get("kind", "")
+    status = request.GET.get("status", "open")
+    kinds = dict(Recommendation.Kind.choices)
+    statuses = dict(Recommendation.Status.choices)
+    errors = []
+    if kind and kind not in kinds:
+        errors.append(f"“{kind}” is not a kind of recommendation; showing every kind.")
+        kind = ""
+    if status not in statuses and status != "all":
+        errors.append(f"“{status}” is not a status; showing the open ones.")
+        status = "open"
+    cards = sorted(
+        rec_selectors.recommendations_for(tenant=tenant, kind=kind, status="" if status == "all" else status),
+        key=lambda c: c.value_usd,
+        reverse=True,
+    )
+    items = [
+        {
+            "card": card,
+            "chart": charts.figure_div(charts.pattern_chart(card.chart)) if card.chart.get("x") else "",
+            "figures": {k: v for k, v in card.evidence.items() if k != "request_ids"},
+            "measured": measured_savings(rec=card) if card.status == Recommendation.Status.ACCEPTED else None,
+        }
+        for card in cards
+    ]
+    context = {
+        "tenant": tenant,
+        "tenants": list(tenants_for_user(user=request.user)),
+        "items": items,
+        "kinds": kinds,
+        "statuses": statuses,
+        "kind": kind,
+        "status": status,
+        "errors": errors,
+        "can_act": can_reprice(request, tenant),
+        "offer": rec_selectors.savings_on_offer(tenant=tenant),
+    }
+    return render(request, "dashboards/recommendations.html", context)
+
+
+def _card(request: HttpRequest, tenant_slug: str, pk: int) -> Recommendation:
+    tenant = tenant_for_user(user=request.user, slug=tenant_slug)
+    card = rec_selectors.recommendations_for(tenant=tenant).filter(pk=pk).first()
+    if card is None:
+        raise Http404("No such recommendation.")
+    if not can_reprice(request, tenant):
+        raise PermissionDenied("Only analysts and admins can accept or dismiss recommendations.")
+    return card
+
+
+def _back(request: HttpRequest, tenant_slug: str) -> HttpResponse:
+    url = reverse("recommendations", kwargs={"tenant_slug": tenant_slug})
+    query = request.POST.get("next_query", "")
+    return redirect(f"{url}?{query}" if query and "//" not in query else url)
+
+
+@login_required
+@require_POST
+def recommendation_accept_view(request: HttpRequest, tenant_slug: str, pk: int) -> HttpResponse:
+    card = recommendation_accept(rec=_card(request, tenant_slug, pk), actor=request.user)
+    messages.success(request, f"Accepted: {card.title}. Its savings are measured from tomorrow's data.")
+    return _back(request, tenant_slug)
+
+
+@login_required
+@require_POST
+def recommendation_dismiss_view(request: HttpRequest, tenant_slug: str, pk: int) -> HttpResponse:
+    card = _card(request, tenant_slug, pk)
+    try:
+        recommendation_dismiss(rec=card, actor=request.user, reason=request.POST.get("reason", ""))
+    except ValueError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"Dismissed: {card.title}. It comes back only if its value doubles.")
+    return _back(request, tenant_slug)
+
+
+@login_required
+@require_POST
+def recommendation_reopen_view(request: HttpRequest, tenant_slug: str, pk: int) -> HttpResponse:
+    card = recommendation_reopen(rec=_card(request, tenant_slug, pk), actor=request.user)
+    messages.success(request, f"Reopened: {card.title}.")
+    return _back(request, tenant_slug)

@@ -75,6 +75,12 @@ class ModelCatalog(models.Model):
         null=True, blank=True, help_text="Input tokens above which a request is billed at the long-context price."
     )
     source = models.CharField(max_length=64, blank=True, help_text="Where the entry came from (seed, library, AWS).")
+    pt_tokens_per_minute = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Tokens per minute one provisioned model unit serves (AWS does not publish it: ask your account "
+        "team). Used for the provisioned-throughput break-even.",
+    )
 
     class Meta:
         ordering = ["provider", "family", "model_id"]

@@ -88,3 +88,11 @@ def test_figure_div_carries_the_figure_as_json_for_the_static_script_and_runs_no
     assert figure["data"][0]["customdata"] == ["a<b>&c"]
     assert figure["layout"]["title"]["text"] == "Top models"
     assert figure["config"] == {"displaylogo": False, "responsive": True}
+
+
+def test_a_cards_pattern_chart_shows_its_series_on_a_category_axis() -> None:
+    fig = charts.pattern_chart({"x": ["2026-11-16"], "y": [70.84], "label": "Cache-write dollars per day"})
+
+    assert list(fig.data[0].x) == ["2026-11-16"] and list(fig.data[0].y) == [70.84]
+    assert fig.layout.xaxis.type == "category"
+    assert fig.layout.title.text == "Cache-write dollars per day"

@@ -15,6 +15,12 @@ SCHEDULES: tuple[dict[str, Any], ...] = (
         "schedule_type": Schedule.WEEKLY,
         "repeats": -1,
     },
+    {
+        "name": "recommend-nightly",
+        "func": "recommendations.tasks.recommend_all",
+        "schedule_type": Schedule.DAILY,
+        "repeats": -1,
+    },
 )
 
 
