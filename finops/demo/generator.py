@@ -16,9 +16,9 @@ CUR token rows are aggregated from the very requests written to the logs, per (d
 region, principal, model, token type, route/resource, operation), so billed and estimated
 dollars agree to rounding except where a story below says otherwise.
 
-Same ``seed`` and ``end_date`` give byte-identical files: every random draw comes from a
-``random.Random`` seeded with ``(seed, day, workload)``, gzip is written with ``mtime=0`` and
-uuids are drawn from those seeded generators.
+Same ``seed``, ``end_date`` and ``stories`` give byte-identical files: every random draw comes
+from a ``random.Random`` seeded with ``(seed, day, workload)``, gzip is written with ``mtime=0``
+and uuids are drawn from those seeded generators.
 
 Stories planted for recommenders and anomaly detectors (``E`` = ``end_date``)
 --------------------------------------------------------------------------------------
@@ -68,6 +68,31 @@ throughput bills 2026-11-07..20, 2026-09 is the Parquet period and 2026-10 the r
 ``runaway_day()``, ``provisioned_since()`` and ``restated_period()`` compute these for any
 ``end_date``.
 
+A healthy company: ``generate_demo(..., stories=False)``
+-------------------------------------------------------
+The same company with the same steady, seasonal traffic (same workloads, seeds and daily volumes)
+and none of the six stories, so a recommender run on it should find nothing
+(``HEALTHY_WORKLOADS``; ``manage.py demo_setup --healthy`` loads it as tenant ``acme-healthy``):
+
+1. no runaway day: the triage agent keeps its normal usage every day;
+2. the transaction classifier calls Claude Haiku 4.5 (``us.`` profile) instead of Opus 4.6;
+3. the helpdesk bot caches its system prompt: the Converse body marks a ``cachePoint`` after it,
+   and ``HELPDESK_PREFIX_TOKENS`` of each request's ~6,000 input tokens are a cache write when the
+   cache is cold and a cache read when the previous successful call was less than
+   ``PROMPT_CACHE_TTL`` (5 minutes, refreshed on each use) earlier; CUR bills the same tokens as
+   ``USE1-Claude4.6Sonnet-cache-{write,read}-input-token-count`` rows. Its customers send 2-6
+   messages each, 20-150 s apart, in one ``session`` (the same daily volume; conversations start
+   at the usual hours), so about three calls in four read the cache (with independent arrival
+   times fewer than one in five would, and the cache writes would cost more than caching saves);
+4. no provisioned throughput: no ``ProvisionedThroughput`` CUR rows and no calls to it;
+5. no LEGACY model: copy-writer calls Claude Haiku 4.5 (``us.`` profile), so no Marketplace rows;
+6. no restatement: every period is delivered once (nothing is written under
+   ``cur-first-delivery``, ``cur_first_delivery == []``) and the final delivery has only ``Usage``
+   rows (no Credit, no Tax), so billed dollars match the request estimates on every day.
+
+``stories=True`` (the default) writes the story-full company above, unchanged by this mode (a
+test pins its output).
+
 Token spend (requests priced at the ``DEMO_MODELS`` rates) is ~$410-490 on a weekday and a
 median day of ~$440 with the default seed, spread over data-science (Sonnet 4.6 document
 analysis with prompt caching, Opus 4.6 research), fraud (Opus case review, plus the tiny story-2
@@ -95,7 +120,7 @@ import shutil
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -152,6 +177,8 @@ RUNAWAY_SESSION = "triage-loop-7c41d2"
 # on its first call to ~195k on its last (Claude Sonnet 4.6's 200k window).
 RUNAWAY_CONTEXT = (90_000, 195_000)
 CONTEXT_LIMIT = 200_000  # prompt tokens (uncached + cache read + cache write) per request
+PROMPT_CACHE_TTL = timedelta(minutes=5)  # a cached prefix lives 5 minutes after its last use
+HELPDESK_PREFIX_TOKENS = 5_600  # the helpdesk system prompt's tokens (of ~6,000 input tokens a request)
 FIRST_DELIVERY_MISSING_DAYS = 3
 CREDIT_AMOUNT = Decimal("-500.00")
 TAX_RATE = Decimal("0.0625")
@@ -560,6 +587,8 @@ class Workload:
     users: tuple[str, ...] = ()
     max_tokens: int = 1024  # the request's output cap, as written in the logged body
     thinking: int = 0  # extended-thinking budget in tokens (Anthropic models); billed as output tokens
+    cached_prefix: int = 0  # tokens of ``system_prompt`` behind a cache point (0: no cache point)
+    turns: tuple[int, int] = (1, 1)  # messages per conversation (min, max); follow-ups come 20-150 s apart
 
 
 def _md(**kwargs: str) -> dict[str, str]:
@@ -1029,6 +1058,19 @@ WORKLOADS: tuple[Workload, ...] = (
     ),
 )
 
+# The healthy company (``stories=False``): the same workloads with stories 2, 3 and 5 fixed and
+# story 4's provisioned model gone; stories 1 and 6 are switched off in ``generate_demo``.
+_HEALTHY_FIXES: dict[str, dict[str, Any]] = {
+    "txn-classifier": {"model": "claude-haiku-4-5"},  # story 2: an efficient model for one-word answers
+    # story 3: prompt caching, on a chat whose customers send a few messages each (as a helpdesk's do),
+    # so that most calls find the cache warm
+    "helpdesk-bot": {"cached_prefix": HELPDESK_PREFIX_TOKENS, "turns": (2, 6)},
+    "copy-writer": {"model": "claude-haiku-4-5", "route": "geo"},  # story 5: an ACTIVE successor
+}
+HEALTHY_WORKLOADS: tuple[Workload, ...] = tuple(
+    replace(wl, **_HEALTHY_FIXES.get(wl.key, {})) for wl in WORKLOADS if wl.route != "provisioned"
+)
+
 GEO_TARGETS: dict[str, tuple[str, ...]] = {
     "us-east-1": ("us-east-2", "us-west-2"),
     "us-west-2": ("us-east-1", "us-east-2"),
@@ -1063,8 +1105,12 @@ def generate_demo(
     days: int = 60,
     seed: int = 42,
     progress: Callable[[str], None] | None = None,
+    stories: bool = True,
 ) -> DemoSummary:
-    """Write the Acme Corp demo data set (logs + CUR) under ``out_dir``; see the module docstring."""
+    """Write the Acme Corp demo data set (logs + CUR) under ``out_dir``; see the module docstring.
+
+    ``stories=False`` writes the healthy company: the same traffic without any of the six stories.
+    """
     if days < 1:
         raise ValueError("days must be >= 1")
     out_dir = Path(out_dir)
@@ -1091,7 +1137,7 @@ def generate_demo(
     day = start_date
     batch_start, batch_records = day, 0
     while day <= end_date:
-        records = _generate_day(day, end_date, seed)
+        records = _generate_day(day, end_date, seed, stories=stories)
         _write_day_logs(log_root, day, records, seed)
         _aggregate(day, records, buckets)
         request_count += len(records)
@@ -1104,14 +1150,14 @@ def generate_demo(
     # 2. CUR rows per billing period
     periods = _billing_periods(start_date, end_date)
     complete = [p for p in periods if _next_month(p) - timedelta(days=1) <= end_date]
-    restated = complete[-1] if complete else None
+    restated = complete[-1] if complete and stories else None
     parquet_period = periods[0] if len(periods) >= 2 else None
     rows_by_period: dict[date, list[dict[str, Any]]] = {p: [] for p in periods}
     for row in _token_rows(buckets):
         rows_by_period[_month_start(row["_day"])].append(row)
     day = start_date
     while day <= end_date:
-        if day >= provisioned_since(end_date):
+        if stories and day >= provisioned_since(end_date):
             rows_by_period[_month_start(day)].append(_provisioned_row(day))
         if day.weekday() < 5:
             rows_by_period[_month_start(day)].extend(_batch_rows(day, seed))
@@ -1220,10 +1266,10 @@ def _runtime_model_id(wl: Workload, model: DemoModel) -> str:
     return model.model_id
 
 
-def _generate_day(day: date, end_date: date, seed: int) -> list[_Request]:
+def _generate_day(day: date, end_date: date, seed: int, *, stories: bool = True) -> list[_Request]:
     weekend = day.weekday() >= 5
     out: list[_Request] = []
-    for wl in WORKLOADS:
+    for wl in WORKLOADS if stories else HEALTHY_WORKLOADS:
         if wl.route == "provisioned" and day < provisioned_since(end_date):
             continue  # the provisioned model does not exist yet
         rng = random.Random(f"{seed}|{day.isoformat()}|{wl.key}")
@@ -1231,9 +1277,14 @@ def _generate_day(day: date, end_date: date, seed: int) -> list[_Request]:
         n = _daily_count(rng, mean)
         sessions = [f"s-{rng.getrandbits(32):08x}" for _ in range(max(1, n // 6))]
         weights = _BUSINESS_HOURS if wl.hours == "business" else _FLAT_HOURS
+        first = len(out)
         for _ in range(n):
             out.append(_make_request(rng, day, wl, weights, sessions))
-        if wl.key == "ticket-triage" and day == runaway_day(end_date):
+        if wl.turns != (1, 1):
+            _into_conversations(rng, out[first:], wl.turns)
+        if wl.cached_prefix:
+            _use_prompt_cache(out[first:], wl.cached_prefix)
+        if stories and wl.key == "ticket-triage" and day == runaway_day(end_date):
             burst = int(round(wl.daily * RUNAWAY_MULTIPLIER * rng.uniform(1.0, 1.15)))
             for i in range(burst):
                 out.append(_make_request(rng, day, wl, _RUNAWAY_HOURS, [RUNAWAY_SESSION], runaway=i / burst))
@@ -1380,6 +1431,46 @@ def _make_request(
     )
 
 
+def _into_conversations(rng: random.Random, requests: list[_Request], turns: tuple[int, int]) -> None:
+    """Group a day's requests, in time order, into conversations of ``turns`` messages: each keeps its
+    first message's time, user and session, and each follow-up comes 20-150 s after the previous one."""
+    ordered = sorted(requests, key=lambda r: (r.ts, r.request_id))
+    while ordered:
+        size = rng.randint(*turns)
+        first, follow_ups = ordered[0], ordered[1:size]
+        del ordered[:size]
+        ts, metadata = first.ts, first.record.get("requestMetadata") or {}
+        day_end = datetime.combine(ts.date(), time(23, 59, 59), tzinfo=UTC)
+        for req in follow_ups:
+            assert req.s3_body is None, "a re-timed request cannot keep its large-body object key"
+            ts = min(ts + timedelta(seconds=rng.randint(20, 150)), day_end)
+            req.ts = ts
+            req.record["timestamp"] = ts.strftime("%Y-%m-%dT%H:%M:%SZ")
+            for key in ("user", "session"):
+                if key in metadata:
+                    req.record["requestMetadata"][key] = metadata[key]
+
+
+def _use_prompt_cache(requests: list[_Request], prefix_tokens: int) -> None:
+    """Move a cached system prompt's tokens from uncached input to a cache write when the cache is
+    cold, or a cache read when the previous successful call used it less than the TTL ago."""
+    expires: datetime | None = None
+    for req in sorted(requests, key=lambda r: (r.ts, r.request_id)):
+        if req.error_code is not None:
+            continue  # a failed call neither reads nor refreshes the cache
+        tokens = min(prefix_tokens, req.input_tokens - 1)
+        req.input_tokens -= tokens
+        if expires is not None and req.ts < expires:
+            req.cache_read = tokens
+        else:
+            req.cache_write = tokens
+        expires = req.ts + PROMPT_CACHE_TTL
+        inp, usage = req.record["input"], req.record["output"]["outputBodyJson"]["usage"]
+        inp["inputTokenCount"] = usage["inputTokens"] = req.input_tokens
+        inp["cacheReadInputTokenCount"] = usage["cacheReadInputTokens"] = req.cache_read
+        inp["cacheWriteInputTokenCount"] = usage["cacheWriteInputTokens"] = req.cache_write
+
+
 def _input_body(operation: str, model: DemoModel, wl: Workload, prompt: str, rng: random.Random) -> dict[str, Any]:
     max_tokens = wl.max_tokens
     # Extended thinking (Anthropic only) needs the default temperature, so none is sent with it.
@@ -1390,6 +1481,8 @@ def _input_body(operation: str, model: DemoModel, wl: Workload, prompt: str, rng
         body: dict[str, Any] = {}
         if wl.system_prompt:
             body["system"] = [{"text": wl.system_prompt}]
+            if wl.cached_prefix:
+                body["system"].append({"cachePoint": {"type": "default"}})
         body["messages"] = [{"role": "user", "content": [{"text": prompt}]}]
         if thinking:
             body["inferenceConfig"] = {"maxTokens": max_tokens}
@@ -1401,7 +1494,9 @@ def _input_body(operation: str, model: DemoModel, wl: Workload, prompt: str, rng
         body = {"anthropic_version": "bedrock-2023-05-31", "max_tokens": max_tokens}
         if thinking:
             body["thinking"] = thinking
-        if wl.system_prompt:
+        if wl.system_prompt and wl.cached_prefix:
+            body["system"] = [{"type": "text", "text": wl.system_prompt, "cache_control": {"type": "ephemeral"}}]
+        elif wl.system_prompt:
             body["system"] = wl.system_prompt
         body["messages"] = [{"role": "user", "content": [{"type": "text", "text": prompt}]}]
         return body

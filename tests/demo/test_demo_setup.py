@@ -1,14 +1,15 @@
 from __future__ import annotations
 
+import json
 from datetime import date
 from io import StringIO
 from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
-from connections.models import AwsConnection, Membership
+from connections.models import AwsConnection, Membership, Tenant
 from finops.ledger.models import SpendEvent
 from ingestion.models import ImportRun
 
@@ -44,3 +45,50 @@ def test_demo_setup_imports_the_company_creates_logins_and_reuses_it_the_second_
     assert events.count() == count
     assert ImportRun.objects.count() == 3
     assert AwsConnection.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_demo_setup_healthy_sets_up_a_second_tenant_and_leaves_the_story_full_demo_alone(tmp_path: Path) -> None:
+    data_dir = tmp_path / "demo-data"
+    args = ("--data-dir", str(data_dir), "--end-date", "2026-11-20", "--days", "12")
+    call_command("demo_setup", *args, stdout=StringIO())
+    marker = (data_dir / ".demo-complete.json").read_text()
+    acme = SpendEvent.objects.filter(tenant__slug="acme")
+    acme_count = acme.count()
+    runs_before = ImportRun.objects.count()
+
+    out = StringIO()
+    # 25 days hold a complete month (2026-10), which the story-full company would deliver twice.
+    call_command(
+        "demo_setup", "--data-dir", str(data_dir), "--end-date", "2026-11-20", "--days", "25", "--healthy", stdout=out
+    )
+    text = out.getvalue()
+
+    assert (data_dir / ".demo-complete.json").read_text() == marker  # the story-full data is untouched
+    assert acme.count() == acme_count
+    healthy_dir = tmp_path / "demo-data-healthy"
+    assert json.loads((healthy_dir / ".demo-complete.json").read_text())["stories"] is False
+    assert not (healthy_dir / "cur-first-delivery").exists()
+    tenant = Tenant.objects.get(slug="acme-healthy")
+    assert tenant.name == "Acme Corp (healthy demo)"
+    runs = list(ImportRun.objects.order_by("id").values_list("source", "status"))[runs_before:]
+    assert runs == [("cur", "succeeded"), ("invocation_logs", "succeeded")]  # one CUR delivery: no restatement
+    events = SpendEvent.objects.filter(tenant=tenant)
+    assert events.filter(record_kind="billed_line").exists() and events.filter(record_kind="request").exists()
+    assert not events.filter(record_kind="billed_line").exclude(line_item_type="Usage").exists()
+    admin = get_user_model().objects.get(username="acme-healthy-admin")
+    assert list(Membership.objects.filter(user=admin).values_list("tenant__slug", "role")) == [
+        ("acme-healthy", Membership.Role.ADMIN)
+    ]
+    assert list(Membership.objects.filter(user__username="acme-admin").values_list("tenant__slug", flat=True)) == [
+        "acme"
+    ]
+    assert "acme-healthy-admin / acme-healthy-demo-pass" in text
+    assert AwsConnection.objects.filter(tenant=tenant).count() == 1
+
+    again = StringIO()
+    call_command("demo_setup", "--data-dir", str(data_dir), "--healthy", stdout=again)
+    assert "reusing it" in again.getvalue() and "skipping the import" in again.getvalue()
+    # Pointing the story-full command at the healthy data is refused rather than mixing the two.
+    with pytest.raises(CommandError, match="without stories"):
+        call_command("demo_setup", "--data-dir", str(healthy_dir), stdout=StringIO())

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import hashlib
 import io
 import json
 import re
@@ -200,6 +201,36 @@ def test_same_seed_and_end_date_give_identical_bytes(tmp_path: Path) -> None:
 
     other = generate_demo(tmp_path / "c", end_date=END, days=12, seed=8)
     assert other.request_count != first.request_count or _tree(tmp_path / "c") != tree_a
+
+
+def _content_digest(root: Path) -> str:
+    """A digest of what the files say: gzip objects decompressed and Parquet read back as values, so
+    that it pins the generator's output without pinning the zlib or pyarrow version."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        data = path.read_bytes()
+        if path.name.endswith(".gz"):
+            data = gzip.decompress(data)
+        elif path.name.endswith(".parquet"):
+            table = pq.read_table(path)
+            columns = [(f.name, str(f.type)) for f in table.schema]
+            data = json.dumps([columns, table.to_pylist()], default=str).encode()
+        digest.update(f"{path.relative_to(root).as_posix()}\n{hashlib.sha256(data).hexdigest()}\n".encode())
+    return digest.hexdigest()
+
+
+# Computed from the generator as it was before `stories=False` existed. 14 days ending 2026-11-03
+# hold all six stories: the runaway day (10-25), provisioned throughput, the LEGACY model, the two
+# every-day streams, a Parquet period and the restated month (2026-10, delivered twice).
+DEFAULT_14_DAY_DIGEST = "0d1d491dd4730c1dfd756f535cb64c7f758a6b03682fca5780817bca5ad37d26"
+
+
+def test_the_default_story_full_output_is_pinned(tmp_path: Path) -> None:
+    summary = generate_demo(tmp_path / "default", end_date=date(2026, 11, 3), days=14)
+    assert [p.parent.name for p in summary.cur_first_delivery] == ["BILLING_PERIOD=2026-10"]
+    assert _content_digest(tmp_path / "default") == DEFAULT_14_DAY_DIGEST
+    generate_demo(tmp_path / "explicit", end_date=date(2026, 11, 3), days=14, stories=True)
+    assert _tree(tmp_path / "explicit") == _tree(tmp_path / "default")
 
 
 def test_a_second_run_on_the_same_dir_overwrites_cleanly(tmp_path: Path) -> None:

@@ -1,4 +1,8 @@
-"""Generate the synthetic company, import it through the real importers, create the demo logins."""
+"""Generate the synthetic company, import it through the real importers, create the demo logins.
+
+``--healthy`` sets up the same company without the six planted stories (``generate_demo(...,
+stories=False)``) as a separate tenant with its own data dir and customer admin, so that it never
+touches the story-full demo."""
 
 from __future__ import annotations
 
@@ -21,32 +25,60 @@ from ingestion.services import import_cur, import_invocation_logs
 
 APP_PROFILE_MODEL = "anthropic.claude-sonnet-4-6"
 
-DEMO_TENANT = "acme"
+DEMO_TENANT = ("acme", "Acme Corp (demo)")
+HEALTHY_TENANT = ("acme-healthy", "Acme Corp (healthy demo)")
+HEALTHY_SUFFIX = "-healthy"  # appended to --data-dir with --healthy
 STAFF = ("staff", "staff-demo-pass")
 CUSTOMER_ADMIN = ("acme-admin", "acme-demo-pass")
+HEALTHY_ADMIN = ("acme-healthy-admin", "acme-healthy-demo-pass")
 MARKER = ".demo-complete.json"
 
 
 class Command(BaseCommand):
-    help = "Set up the demo: generate data (once), import it, create a staff user and a customer admin."
+    help = (
+        "Set up the demo: generate data (once), import it, create a staff user and a customer admin. "
+        "Tenant 'acme' gets the Acme Corp company with six planted stories for the recommenders; with "
+        f"--healthy, tenant '{HEALTHY_TENANT[0]}' gets the same company without them (data in "
+        f"<data-dir>{HEALTHY_SUFFIX}, customer admin {HEALTHY_ADMIN[0]}), leaving the story-full demo alone."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--data-dir", type=Path, default=Path("var/demo-data"))
         parser.add_argument("--end-date", type=date.fromisoformat, help="Last day of demo data (default yesterday).")
         parser.add_argument("--days", type=int, default=60)
         parser.add_argument("--force", action="store_true", help="Regenerate and re-import even if present.")
+        parser.add_argument(
+            "--healthy",
+            action="store_true",
+            help=f"A healthy company, without the six stories (no runaway agent, no flagship model for "
+            f"classification, prompt caching, no provisioned throughput, no LEGACY model, no restated month), "
+            f"as tenant '{HEALTHY_TENANT[0]}' with data in <data-dir>{HEALTHY_SUFFIX}: a recommender run on it "
+            f"should find nothing.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        healthy: bool = options["healthy"]
         data_dir: Path = options["data_dir"]
+        if healthy:
+            data_dir = Path(f"{data_dir}{HEALTHY_SUFFIX}")
         marker = data_dir / MARKER
         say = self.stdout.write
         if marker.exists() and not options["force"]:
             summary = json.loads(marker.read_text())
+            if summary.get("stories", True) == healthy:
+                kind = "with" if summary.get("stories", True) else "without"
+                raise CommandError(
+                    f"Demo data in {data_dir} was generated {kind} stories; pass --force to regenerate it."
+                )
             say(f"Demo data already generated in {data_dir} (up to {summary['end_date']}); reusing it.")
         else:
-            say(f"Generating the demo company into {data_dir} ...")
-            result = generate_demo(data_dir, end_date=options["end_date"], days=options["days"], progress=say)
+            company = "a healthy demo company (no stories)" if healthy else "the demo company"
+            say(f"Generating {company} into {data_dir} ...")
+            result = generate_demo(
+                data_dir, end_date=options["end_date"], days=options["days"], progress=say, stories=not healthy
+            )
             summary = {
+                "stories": not healthy,
                 "end_date": str(options["end_date"] or "yesterday"),
                 "cur_manifests": [str(p) for p in result.cur_manifests],
                 "cur_first_delivery": [str(p) for p in result.cur_first_delivery],
@@ -57,7 +89,8 @@ class Command(BaseCommand):
             marker.write_text(json.dumps(summary, indent=2))
             say(f"Generated {result.request_count:,} invocation records and {result.cur_row_count:,} CUR rows.")
 
-        tenant, created = tenant_get_or_create(slug=DEMO_TENANT, name="Acme Corp (demo)")
+        slug, name = HEALTHY_TENANT if healthy else DEMO_TENANT
+        tenant, created = tenant_get_or_create(slug=slug, name=name)
         if created:
             say(f"Created tenant {tenant.slug!r}.")
         loaded = SpendEvent.objects.filter(tenant=tenant).count()
@@ -88,13 +121,14 @@ class Command(BaseCommand):
             )
 
         staff = self._user(*STAFF, is_staff=True)
-        admin = self._user(*CUSTOMER_ADMIN, is_staff=False)
+        customer_admin = HEALTHY_ADMIN if healthy else CUSTOMER_ADMIN
+        admin = self._user(*customer_admin, is_staff=False)
         if not Membership.objects.filter(user=admin, tenant=tenant, role=Membership.Role.ADMIN).exists():
             membership_grant(tenant=tenant, user=admin, role=Membership.Role.ADMIN)
         say("")
         say("Demo ready. Log in at http://127.0.0.1:8000/ with:")
         say(f"  FinOps staff (all tenants):        {staff.username} / {STAFF[1]}")
-        say(f"  Customer admin (tenant {tenant.slug}):   {admin.username} / {CUSTOMER_ADMIN[1]}")
+        say(f"  Customer admin (tenant {tenant.slug}):   {admin.username} / {customer_admin[1]}")
 
     def _import(self, tenant: Any, summary: dict[str, Any]) -> None:
         say = self.stdout.write
