@@ -26,10 +26,12 @@ Stories planted for recommenders and anomaly detectors (``E`` = ``end_date``)
    ``arn:aws:sts::111111111111:assumed-role/AgentCoreRuntimeRole/BedrockAgentCore-0b425b4e-...``
    (``AGENT_PRINCIPAL_ARN``), requestMetadata ``agent=ticket-triage-agent``, model
    ``global.anthropic.claude-sonnet-4-6`` from us-east-1, fires ~10x its normal daily requests
-   between 01:00 and 06:59 UTC, all in one ``session`` (``RUNAWAY_SESSION``), each request
-   writing its whole growing context to the cache, ~90,000 tokens on the first call up to
-   ~195,000 on the last (``RUNAWAY_CONTEXT``; CUR: ``USE1-Claude4.6Sonnet-cache-write-input-
-   token-count-cross-region-global``), with ~8% ``ThrottlingException`` records. The agent
+   between 01:00 and 06:59 UTC, one call after the other (``RUNAWAY_WINDOW``), all in one
+   ``session`` (``RUNAWAY_SESSION``), each request writing its whole growing context to the
+   cache, ~90,000 tokens on the first call up to ~195,000 on the last (``RUNAWAY_CONTEXT``; CUR:
+   ``USE1-Claude4.6Sonnet-cache-write-input-token-count-cross-region-global``), answering with a
+   short tool call (~150 output tokens, stopReason ``tool_use``: ``RUNAWAY_OUTPUT``), with ~8%
+   ``ThrottlingException`` records. The agent
    normally costs ~$2 a day; that day it costs ~$350, which shows on the company's daily total.
 2. Flagship model for short classification, every day: principal
    ``arn:aws:sts::111111111111:assumed-role/FraudScoringLambdaRole/txn-classifier-fn``,
@@ -39,7 +41,8 @@ Stories planted for recommenders and anomaly detectors (``E`` = ``end_date``)
    ``arn:aws:sts::111111111111:assumed-role/SupportBotLambdaRole/support-bot-fn``,
    ``team=support``, ``application=helpdesk-bot``, model ``us.anthropic.claude-sonnet-4-6``,
    Converse, ~6,000 input tokens, identical ``inputBodyJson.system`` text
-   (``HELPDESK_SYSTEM_PROMPT``) and zero cache read/write tokens.
+   (``HELPDESK_SYSTEM_PROMPT``, a handbook of ``HELPDESK_PREFIX_TOKENS`` x 4 characters) and zero
+   cache read/write tokens.
 4. Idle provisioned throughput, the last 14 days only (``PROVISIONED_DAYS``):
    ``PROVISIONED_MODEL_ARN`` (Nova 2 Lite, 1 model unit, no commitment) is created on
    ``E - 13`` (``provisioned_since()``) and billed 24 h/day from that day through ``E`` in CUR
@@ -176,6 +179,8 @@ RUNAWAY_SESSION = "triage-loop-7c41d2"
 # The loop re-sends a growing context that it writes to the cache on every call: from ~90k tokens
 # on its first call to ~195k on its last (Claude Sonnet 4.6's 200k window).
 RUNAWAY_CONTEXT = (90_000, 195_000)
+RUNAWAY_OUTPUT = (150, 0.3)  # each loop step is a short tool call: (median, lognormal sigma) output tokens
+RUNAWAY_WINDOW = (1, 7)  # the loop runs from 01:00 to 06:59 UTC
 CONTEXT_LIMIT = 200_000  # prompt tokens (uncached + cache read + cache write) per request
 PROMPT_CACHE_TTL = timedelta(minutes=5)  # a cached prefix lives 5 minutes after its last use
 HELPDESK_PREFIX_TOKENS = 5_600  # the helpdesk system prompt's tokens (of ~6,000 input tokens a request)
@@ -554,13 +559,32 @@ DEMO_PRINCIPALS: tuple[DemoPrincipal, ...] = (
 )
 PRINCIPALS_BY_KEY: dict[str, DemoPrincipal] = {p.key: p for p in DEMO_PRINCIPALS}
 
-HELPDESK_SYSTEM_PROMPT = (
-    "You are Acme Corp's helpdesk assistant. Follow the Acme support policy handbook below "
-    "verbatim. Section 1: greet the customer by first name. Section 2: never promise refunds; "
-    "route billing disputes to the billing queue. Section 3: answer only from the knowledge base "
-    "excerpts. Section 4: escalate outages to the on-call rotation. [handbook text continues: "
-    "~6,000 tokens of policy, product catalog and tone guidelines, identical on every request]"
+_HANDBOOK_RULES = (
+    "greet the customer by first name and restate the problem in one sentence",
+    "never promise refunds; route billing disputes to the billing queue with the invoice number",
+    "answer only from the knowledge base excerpts and link the article you used",
+    "escalate outages to the on-call rotation and give the customer the status page address",
+    "never ask for a full card number, a password or a one-time code",
+    "offer the self-service export before opening a data request",
+    "plan changes take effect at the next billing date unless the customer asks for pro-rating",
+    "keep answers under 150 words; use numbered steps for anything with more than two actions",
+    "close by asking whether the answer solved the problem; open a ticket if it did not",
 )
+
+
+def _handbook(chars: int) -> str:
+    """The helpdesk bot's system prompt: the same ~``chars`` characters of policy on every request."""
+    text = "You are Acme Corp's helpdesk assistant. Follow the Acme support policy handbook below verbatim."
+    section = 0
+    while len(text) < chars:
+        rule = _HANDBOOK_RULES[section % len(_HANDBOOK_RULES)]
+        section += 1
+        text += f" Section {section}: {rule}."
+    return text[:chars]
+
+
+# ~4 characters a token: the logged prompt really is as long as the tokens it is billed for.
+HELPDESK_SYSTEM_PROMPT = _handbook(HELPDESK_PREFIX_TOKENS * 4)
 
 
 @dataclass(frozen=True)
@@ -1288,6 +1312,7 @@ def _generate_day(day: date, end_date: date, seed: int, *, stories: bool = True)
             burst = int(round(wl.daily * RUNAWAY_MULTIPLIER * rng.uniform(1.0, 1.15)))
             for i in range(burst):
                 out.append(_make_request(rng, day, wl, _RUNAWAY_HOURS, [RUNAWAY_SESSION], runaway=i / burst))
+            _as_one_loop(out[-burst:], day)
     return out
 
 
@@ -1315,7 +1340,8 @@ def _make_request(
         inference_region = rng.choice([r for r in GLOBAL_TARGETS if r != wl.region])
 
     input_tokens = _lognormal(rng, *wl.input_tokens)
-    output_tokens = _lognormal(rng, *wl.output_tokens)
+    # A looping agent's steps are short tool calls; its normal answers are longer.
+    output_tokens = _lognormal(rng, *(RUNAWAY_OUTPUT if runaway is not None else wl.output_tokens))
     cache_read = cache_write = 0
     if wl.cache is not None:
         hit_prob, read_median, write_median = wl.cache
@@ -1388,7 +1414,7 @@ def _make_request(
             "stopReason": "max_tokens"
             if truncated
             else "tool_use"
-            if "agent" in (wl.metadata or {}) and rng.random() < 0.5
+            if runaway is not None or ("agent" in (wl.metadata or {}) and rng.random() < 0.5)
             else "end_turn",
             "metrics": {"latencyMs": latency},
             "usage": usage,
@@ -1429,6 +1455,17 @@ def _make_request(
         record,
         s3_body,
     )
+
+
+def _as_one_loop(requests: list[_Request], day: date) -> None:
+    """Story 1's calls, in loop order, one after the other through ``RUNAWAY_WINDOW``: each step
+    starts when the previous one has answered, so call i+1 comes after call i and its bigger context."""
+    start, end = (datetime.combine(day, time(h), tzinfo=UTC) for h in RUNAWAY_WINDOW)
+    step = (end - start) / max(1, len(requests))
+    for i, req in enumerate(requests):
+        assert req.s3_body is None, "a re-timed request cannot keep its large-body object key"
+        req.ts = start + step * i
+        req.record["timestamp"] = req.ts.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _into_conversations(rng: random.Random, requests: list[_Request], turns: tuple[int, int]) -> None:

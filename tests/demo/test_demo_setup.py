@@ -14,6 +14,12 @@ from finops.ledger.models import SpendEvent
 from ingestion.models import ImportRun
 
 
+def _recommend(tenant: str) -> list[dict]:
+    out = StringIO()
+    call_command("recommend", "--tenant", tenant, "--format", "json", stdout=out)
+    return json.loads(out.getvalue())
+
+
 @pytest.mark.django_db
 def test_demo_setup_imports_the_company_creates_logins_and_reuses_it_the_second_time(tmp_path: Path) -> None:
     out = StringIO()
@@ -37,6 +43,17 @@ def test_demo_setup_imports_the_company_creates_logins_and_reuses_it_the_second_
     assert Membership.objects.get(user=admin).role == Membership.Role.ADMIN
     assert "staff / staff-demo-pass" in text and "acme-admin / acme-demo-pass" in text
     assert AwsConnection.objects.get(tenant__slug="acme").status == AwsConnection.Status.PENDING
+
+    # Each of the six planted stories is a card (the runaway loop as an anomaly of that type).
+    kinds = {(c["kind"], c["anomaly_type"]) for c in _recommend("acme")}
+    assert {
+        ("anomaly", "runaway_loop"),
+        ("model_routing", ""),
+        ("prompt_caching", ""),
+        ("provisioned_idle", ""),
+        ("deprecated_model", ""),
+        ("restatement", ""),
+    } <= kinds
 
     count = events.count()
     again = StringIO()
@@ -85,6 +102,9 @@ def test_demo_setup_healthy_sets_up_a_second_tenant_and_leaves_the_story_full_de
     ]
     assert "acme-healthy-admin / acme-healthy-demo-pass" in text
     assert AwsConnection.objects.filter(tenant=tenant).count() == 1
+
+    # The healthy company gives the recommenders nothing to say.
+    assert _recommend("acme-healthy") == []
 
     again = StringIO()
     call_command("demo_setup", "--data-dir", str(data_dir), "--healthy", stdout=again)

@@ -28,6 +28,7 @@ from finops.demo.generator import (
     DEMO_MODELS,
     HELPDESK_SYSTEM_PROMPT,
     PROVISIONED_MODEL_ARN,
+    RUNAWAY_SESSION,
     generate_demo,
 )
 
@@ -219,10 +220,12 @@ def _content_digest(root: Path) -> str:
     return digest.hexdigest()
 
 
-# Computed from the generator as it was before `stories=False` existed. 14 days ending 2026-11-03
+# Computed from the generator once story 1 became one sequential loop of short tool calls and story 3's
+# system prompt as long as its billed prefix (changes to the story-full output are deliberate: update
+# this with them). 14 days ending 2026-11-03
 # hold all six stories: the runaway day (10-25), provisioned throughput, the LEGACY model, the two
 # every-day streams, a Parquet period and the restated month (2026-10, delivered twice).
-DEFAULT_14_DAY_DIGEST = "0d1d491dd4730c1dfd756f535cb64c7f758a6b03682fca5780817bca5ad37d26"
+DEFAULT_14_DAY_DIGEST = "9e3406c79cc6b5c28660ac634fa4941ccf10e92cbbbe5c193fad3a6228992b3c"
 
 
 def test_the_default_story_full_output_is_pinned(tmp_path: Path) -> None:
@@ -577,6 +580,22 @@ def test_story_1_runaway_agent_loop(demo: Demo) -> None:
     }
     assert cur_writes[RUNAWAY.isoformat()] > 10 * statistics.median(cur_writes.values())
 
+    # the loop's shape: one session, calls one after the other between 01:00 and 06:59, the context
+    # growing from call to call, each step a short tool call
+    loop = sorted(
+        (r for r in agent if _metadata(r, "session") == RUNAWAY_SESSION),
+        key=lambda r: r["timestamp"],
+    )
+    assert len(loop) > 5 * normal
+    assert {r["timestamp"][:10] for r in loop} == {RUNAWAY.isoformat()}
+    assert "01:00:00" <= loop[0]["timestamp"][11:] and loop[-1]["timestamp"][11:] <= "06:59:59"
+    ok = [r for r in loop if "errorCode" not in r]
+    sizes = [r["input"]["inputTokenCount"] + r["input"]["cacheWriteInputTokenCount"] for r in ok]
+    quarter = len(sizes) // 4
+    assert statistics.median(sizes[-quarter:]) > 1.5 * statistics.median(sizes[:quarter])
+    assert statistics.median(r["output"]["outputTokenCount"] for r in ok) <= 300
+    assert {r["output"]["outputBodyJson"]["stopReason"] for r in ok} == {"tool_use"}
+
 
 def test_story_2_flagship_model_for_short_classification(demo: Demo) -> None:
     calls = [r for r in demo.records if _metadata(r, "application") == "txn-classifier" and "errorCode" not in r]
@@ -596,6 +615,10 @@ def test_story_3_long_repeated_system_prompt_without_caching(demo: Demo) -> None
     assert all(r["input"]["cacheWriteInputTokenCount"] == 0 for r in calls)
     systems = {json.dumps(r["input"]["inputBodyJson"]["system"]) for r in calls}
     assert systems == {json.dumps([{"text": HELPDESK_SYSTEM_PROMPT}])}
+    # the logged prompt is as long as the prefix it is billed for (~4 characters a token), below every
+    # request's input
+    assert len(HELPDESK_SYSTEM_PROMPT) == 5_600 * 4
+    assert min(r["input"]["inputTokenCount"] for r in calls) >= 5_500
 
 
 def test_story_4_idle_provisioned_throughput(demo: Demo) -> None:
