@@ -422,7 +422,7 @@ def _hourly_chart(day: date, requests: Iterable[Request]) -> dict[str, object]:
         if r.usage_date == day and r.cost_usd is not None:
             costs[_hour(r)] += r.cost_usd
     return {
-        "x": [f"{day.isoformat()}T{h:02d}:00Z" for h in range(24)],
+        "x": [f"{h:02d}:00" for h in range(24)],
         "y": [float(c.quantize(CENT)) for c in costs],  # plot values only; the money above stays Decimal
-        "label": "Hourly cost (USD)",
+        "label": f"Cost per hour on {day.isoformat()} (USD, UTC)",
     }
