@@ -13,6 +13,7 @@ from typing import Any
 from django.db import connection, transaction
 
 from finops.ledger.models import SpendEvent
+from finops.ledger.rollups import max_event_id, rollup_add_inserted, rollup_rebuild
 
 STAGE_TABLE = "spend_events_stage"
 
@@ -61,10 +62,14 @@ def insert_events(
     if not prepared:
         return Loaded(duplicates=in_batch_duplicates)
     with transaction.atomic():
+        after_id = max_event_id()
         if connection.vendor == "postgresql":
             result = _copy_insert(prepared, claim=claim)
         else:
             result = _bulk_insert(prepared, tenant_id=tenant_id, import_run_id=import_run_id, claim=claim)  # SQLite
+        if result.inserted:
+            # The daily rollup moves with the rows, in their transaction.
+            rollup_add_inserted(tenant_id=tenant_id, import_run_id=import_run_id, after_id=after_id)
     result.duplicates += in_batch_duplicates + len(prepared) - result.inserted - result.unchanged
     return result
 
@@ -194,6 +199,10 @@ def delete_billed_period(*, tenant_id: int, billing_period: date, keep_import_ru
     if keep_import_run_id is not None:
         queryset = queryset.exclude(import_run_id=keep_import_run_id)
     deleted, _ = queryset.delete()
+    if deleted:
+        rollup_rebuild(
+            tenant_id=tenant_id, billing_periods=[billing_period], record_kind=SpendEvent.RecordKind.BILLED_LINE
+        )
     return deleted
 
 

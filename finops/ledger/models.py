@@ -291,3 +291,103 @@ class SpendEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.record_kind} {self.usage_start:%Y-%m-%d} {self.model_id or self.model_ref} {self.cost_usd}"
+
+
+# --- the daily rollup -------------------------------------------------------------------------------
+
+# Latency histogram edges (ms): bucket i holds latencies below LATENCY_EDGES_MS[i] (and at or above the
+# previous edge); the last bucket holds everything from the last edge up. Percentiles read from it are
+# interpolated inside a bucket, so they are approximate (said so where shown).
+LATENCY_EDGES_MS = (250, 500, 1000, 2000, 4000, 8000, 15000, 30000, 60000, 120000, 300000)
+LATENCY_BUCKETS = tuple(f"latency_b{i:02d}" for i in range(len(LATENCY_EDGES_MS) + 1))
+
+
+class SpendDaily(models.Model):
+    """The ledger summed per tenant, day and every dimension the explorer, dashboards and budgets group
+    or filter by (finops.ledger.rollups keeps it equal to the raw rows, in the same transactions).
+    Request-level detail (session, request id, hashes) stays in SpendEvent, for drill-down."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    usage_date = models.DateField()
+    dims_key = models.CharField(max_length=32, help_text="md5 of the dimension values: one row per combination.")
+    # dimensions (as in SpendEvent)
+    billing_period = models.DateField()
+    record_kind = models.CharField(max_length=16)
+    cost_basis = models.CharField(max_length=16)
+    source = models.CharField(max_length=16)
+    account_id = models.CharField(max_length=12, blank=True)
+    region = models.CharField(max_length=32, blank=True)
+    inference_region = models.CharField(max_length=32, blank=True)
+    route = models.CharField(max_length=16, blank=True)
+    model_id = models.CharField(max_length=128, blank=True)
+    model_ref = models.CharField(max_length=2048, blank=True)
+    model_family = models.CharField(max_length=64, blank=True)
+    model_tier = models.CharField(max_length=16, blank=True)
+    model_provider = models.CharField(max_length=64, blank=True)
+    operation = models.CharField(max_length=128, blank=True)
+    usage_type = models.CharField(max_length=255, blank=True)
+    token_type = models.CharField(max_length=20, blank=True)
+    line_item_type = models.CharField(max_length=64, blank=True)
+    service_tier = models.CharField(max_length=20, blank=True)
+    context = models.CharField(max_length=16, blank=True)
+    usage_category = models.CharField(max_length=32, blank=True)
+    inference_profile_arn = models.CharField(max_length=2048, blank=True)
+    iam_principal = models.CharField(max_length=2048, blank=True)
+    principal_type = models.CharField(max_length=16, blank=True)
+    principal_name = models.CharField(max_length=2048, blank=True)
+    role_name = models.CharField(max_length=2048, blank=True)
+    application = models.CharField(max_length=TAG_VALUE, blank=True)
+    team = models.CharField(max_length=TAG_VALUE, blank=True)
+    environment = models.CharField(max_length=TAG_VALUE, blank=True)
+    cost_center = models.CharField(max_length=TAG_VALUE, blank=True)
+    user_id = models.CharField(max_length=TAG_VALUE, blank=True)
+    agent_id = models.CharField(max_length=TAG_VALUE, blank=True)
+    workflow_id = models.CharField(max_length=TAG_VALUE, blank=True)
+    unpriced = models.BooleanField(default=False)
+    # measures
+    events = models.BigIntegerField(default=0, help_text="Ledger rows summed here.")
+    requests = models.BigIntegerField(default=0)
+    input_tokens = models.BigIntegerField(default=0)
+    output_tokens = models.BigIntegerField(default=0)
+    cache_read_tokens = models.BigIntegerField(default=0)
+    cache_write_tokens = models.BigIntegerField(default=0)
+    cache_write_1h_tokens = models.BigIntegerField(default=0)
+    error_requests = models.BigIntegerField(default=0)
+    throttled_requests = models.BigIntegerField(default=0)
+    latency_count = models.BigIntegerField(default=0)
+    latency_sum_ms = models.BigIntegerField(default=0)
+    latency_b00 = models.BigIntegerField(default=0)
+    latency_b01 = models.BigIntegerField(default=0)
+    latency_b02 = models.BigIntegerField(default=0)
+    latency_b03 = models.BigIntegerField(default=0)
+    latency_b04 = models.BigIntegerField(default=0)
+    latency_b05 = models.BigIntegerField(default=0)
+    latency_b06 = models.BigIntegerField(default=0)
+    latency_b07 = models.BigIntegerField(default=0)
+    latency_b08 = models.BigIntegerField(default=0)
+    latency_b09 = models.BigIntegerField(default=0)
+    latency_b10 = models.BigIntegerField(default=0)
+    latency_b11 = models.BigIntegerField(default=0)
+    cost_usd = models.DecimalField(max_digits=28, decimal_places=10, default=Decimal(0))
+    list_cost_usd = models.DecimalField(max_digits=28, decimal_places=10, default=Decimal(0))
+    allocated_cost_usd = models.DecimalField(max_digits=28, decimal_places=10, default=Decimal(0))
+    catalog_cost_usd = models.DecimalField(
+        max_digits=28, decimal_places=10, default=Decimal(0), help_text="Bill lines at the catalog's list price."
+    )
+    catalog_billed_usd = models.DecimalField(
+        max_digits=28, decimal_places=10, default=Decimal(0), help_text="The billed dollars of those same lines."
+    )
+
+    class Meta:
+        db_table = "ai_spend_daily"
+        verbose_name = "daily spend rollup"
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "usage_date", "dims_key"], name="uniq_spend_daily_cell"),
+        ]
+        indexes = [
+            models.Index(fields=["tenant", "usage_date"], name="daily_tenant_date"),
+            models.Index(fields=["tenant", "billing_period"], name="daily_tenant_period"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.usage_date} {self.record_kind} {self.model_id or self.model_ref} {self.cost_usd}"

@@ -23,6 +23,7 @@ from django.db import transaction
 from connections.models import Tenant
 from finops.ledger.catalog import Catalog, price_class
 from finops.ledger.models import SpendEvent
+from finops.ledger.rollups import rollup_rebuild
 
 QUANTUM = Decimal("1e-10")
 USAGE_LINE_TYPES = ("Usage", "DiscountedUsage", "SavingsPlanCoveredUsage")
@@ -137,6 +138,8 @@ def reconcile_period(*, tenant: Tenant, period: date, catalog: Catalog) -> Recon
     with transaction.atomic():
         for day in days:
             _reconcile_day(events.filter(billing_period=period), day, catalog, result)
+        # Allocations and filled-in dimensions changed the period's rows: its rollup cells follow.
+        rollup_rebuild(tenant_id=tenant.pk, billing_periods=[period])
     return result
 
 

@@ -22,6 +22,8 @@ from finops.ledger.models import SpendEvent
 from finops.ledger.price_library import LIBRARY, library_models, library_source
 from finops.ledger.price_rules import is_claude_45_or_later, long_context_threshold, model_prices
 from finops.ledger.reconciliation import Reconciliation, reconcile_period
+from finops.ledger.rollups import RAW_FIELDS as ROLLUP_RAW_FIELDS
+from finops.ledger.rollups import rollup_apply
 
 if TYPE_CHECKING:
     from finops.ledger.models import ModelCatalog
@@ -367,6 +369,10 @@ def _repriced(event: SpendEvent, catalog: Catalog) -> dict[str, Any]:
     return values
 
 
+def _rollup_fields(event: SpendEvent) -> dict[str, Any]:
+    return {name: getattr(event, name) for name in ROLLUP_RAW_FIELDS}
+
+
 def ledger_reprice(
     *,
     tenant: Tenant,
@@ -395,6 +401,7 @@ def ledger_reprice(
             break
         last_id = batch[-1].id
         changed: list[SpendEvent] = []
+        before: list[dict[str, Any]] = []
         for event in batch:
             result.rows += 1
             result.before_usd += event.cost_usd or Decimal(0)
@@ -405,6 +412,8 @@ def ledger_reprice(
             if "model_id" in values:
                 result.resolved += 1
             differs = any(getattr(event, k) != v for k, v in values.items())
+            if differs:
+                before.append(_rollup_fields(event))
             for name, value in values.items():
                 setattr(event, name, value)
             result.after_usd += event.cost_usd or Decimal(0)
@@ -413,6 +422,7 @@ def ledger_reprice(
                 changed.append(event)
         with transaction.atomic():
             SpendEvent.objects.bulk_update(changed, list(REPRICE_FIELDS), batch_size=batch_size)
+            rollup_apply(tenant_id=tenant.pk, removed=before, added=[_rollup_fields(e) for e in changed])
         result.changed += len(changed)
         result.periods.update(event.billing_period for event in changed)
     # New estimates change how each bucket's bill is shared out: allocate those periods again.

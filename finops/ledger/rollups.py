@@ -1,0 +1,378 @@
+"""The daily rollup (SpendDaily): the ledger summed per tenant, day and dimension combination, kept
+equal to the raw rows in the same transactions that change them.
+
+* the loader adds the rows it has just inserted (`rollup_add_inserted`);
+* a re-delivered billing period, a reconciliation and a data-lifecycle purge rebuild the cells they touch
+  from the raw rows (`rollup_rebuild`);
+* a re-pricing applies each changed row's old and new values (`rollup_apply`).
+
+On PostgreSQL the adds and rebuilds are single INSERT ... SELECT ... GROUP BY statements; on SQLite
+(whose SUM of decimals is a float) the rows are summed in Python as Decimal. Both compute the same
+`dims_key`, an md5 of the dimension values each prefixed by its length (unambiguous whatever the
+values hold), so a cell written one way is found by the other. `rollup_check` compares the rollup with
+the raw rows (tests, the rebuild command)."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import Q, QuerySet
+
+from finops.ledger.models import LATENCY_BUCKETS, LATENCY_EDGES_MS, SpendDaily, SpendEvent
+
+# The dimensions of a cell, in key order (usage_date is a column of its own).
+DIMENSIONS = (
+    "billing_period",
+    "record_kind",
+    "cost_basis",
+    "source",
+    "account_id",
+    "region",
+    "inference_region",
+    "route",
+    "model_id",
+    "model_ref",
+    "model_family",
+    "model_tier",
+    "model_provider",
+    "operation",
+    "usage_type",
+    "token_type",
+    "line_item_type",
+    "service_tier",
+    "context",
+    "usage_category",
+    "inference_profile_arn",
+    "iam_principal",
+    "principal_type",
+    "principal_name",
+    "role_name",
+    "application",
+    "team",
+    "environment",
+    "cost_center",
+    "user_id",
+    "agent_id",
+    "workflow_id",
+    "unpriced",
+)
+COUNTS = (
+    "events",
+    "requests",
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "cache_write_1h_tokens",
+    "error_requests",
+    "throttled_requests",
+    "latency_count",
+    "latency_sum_ms",
+    *LATENCY_BUCKETS,
+)
+MONEY = ("cost_usd", "list_cost_usd", "allocated_cost_usd", "catalog_cost_usd", "catalog_billed_usd")
+MEASURES = (*COUNTS, *MONEY)
+# What a raw row needs for its cell.
+RAW_FIELDS = (
+    "usage_date",
+    *DIMENSIONS,
+    "requests",
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "cache_write_1h_tokens",
+    "error_code",
+    "latency_ms",
+    "cost_usd",
+    "list_cost_usd",
+    "allocated_cost_usd",
+    "catalog_cost_usd",
+)
+THROTTLE_MARKERS = ("throttl", "toomanyrequests")
+ZERO = Decimal(0)
+
+
+def _key_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, date):
+        return value.isoformat()
+    return "" if value is None else str(value)
+
+
+def dims_key(row: dict[str, Any]) -> str:
+    """md5 of the dimension values, each as `<length>:<text>` (the SQL below computes the same)."""
+    text = "".join(f"{len(v)}:{v}" for v in (_key_text(row[d]) for d in DIMENSIONS))
+    return hashlib.md5(text.encode(), usedforsecurity=False).hexdigest()
+
+
+def latency_bucket(latency_ms: int) -> str:
+    for index, edge in enumerate(LATENCY_EDGES_MS):
+        if latency_ms < edge:
+            return LATENCY_BUCKETS[index]
+    return LATENCY_BUCKETS[-1]
+
+
+def is_throttle(error_code: str) -> bool:
+    code = error_code.lower()
+    return any(marker in code for marker in THROTTLE_MARKERS)
+
+
+def row_measures(row: dict[str, Any]) -> dict[str, Any]:
+    """One raw row's contribution to its cell."""
+    is_request = row["record_kind"] == SpendEvent.RecordKind.REQUEST
+    error = row.get("error_code") or ""
+    latency = row.get("latency_ms")
+    out: dict[str, Any] = {
+        "events": 1,
+        "requests": row["requests"] or 0,
+        "input_tokens": row["input_tokens"] or 0,
+        "output_tokens": row["output_tokens"] or 0,
+        "cache_read_tokens": row["cache_read_tokens"] or 0,
+        "cache_write_tokens": row["cache_write_tokens"] or 0,
+        "cache_write_1h_tokens": row["cache_write_1h_tokens"] or 0,
+        "error_requests": (row["requests"] or 0) if error else 0,
+        "throttled_requests": (row["requests"] or 0) if error and is_throttle(error) else 0,
+        "latency_count": 0,
+        "latency_sum_ms": 0,
+        "cost_usd": row["cost_usd"] or ZERO,
+        "list_cost_usd": row["list_cost_usd"] or ZERO,
+        "allocated_cost_usd": row["allocated_cost_usd"] or ZERO,
+        "catalog_cost_usd": row["catalog_cost_usd"] or ZERO,
+        "catalog_billed_usd": (row["cost_usd"] or ZERO) if row["catalog_cost_usd"] is not None else ZERO,
+    }
+    if is_request and latency is not None and not error:
+        out["latency_count"] = 1
+        out["latency_sum_ms"] = latency
+        out[latency_bucket(latency)] = 1
+    return out
+
+
+@dataclass
+class _Cell:
+    usage_date: date
+    dims: dict[str, Any]
+    measures: dict[str, Any]
+
+
+def _accumulate(rows: Iterable[dict[str, Any]], cells: dict[tuple[date, str], _Cell], sign: int = 1) -> None:
+    for row in rows:
+        key = (row["usage_date"], dims_key(row))
+        cell = cells.get(key)
+        if cell is None:
+            cell = cells[key] = _Cell(row["usage_date"], {d: row[d] for d in DIMENSIONS}, {})
+        for name, value in row_measures(row).items():
+            if value:
+                cell.measures[name] = cell.measures.get(name, 0) + (value if sign > 0 else -value)
+
+
+def _new_cell(tenant_id: int, cell: _Cell, key: str) -> SpendDaily:
+    values = {name: cell.measures.get(name, ZERO if name in MONEY else 0) for name in MEASURES}
+    return SpendDaily(tenant_id=tenant_id, usage_date=cell.usage_date, dims_key=key, **cell.dims, **values)
+
+
+# --- adding and applying changes -------------------------------------------------------------------
+
+
+def rollup_apply(
+    *, tenant_id: int, removed: Iterable[dict[str, Any]] = (), added: Iterable[dict[str, Any]] = ()
+) -> None:
+    """Take rows' old values out of their cells and put their new values in (rows as dicts of
+    RAW_FIELDS). Call inside the transaction that changes the raw rows."""
+    deltas: dict[tuple[date, str], _Cell] = {}
+    _accumulate(removed, deltas, sign=-1)
+    _accumulate(added, deltas, sign=1)
+    if not deltas:
+        return
+    existing: dict[tuple[date, str], SpendDaily] = {}
+    by_date: dict[date, list[str]] = {}
+    for day, key in deltas:
+        by_date.setdefault(day, []).append(key)
+    for day, keys in by_date.items():
+        for offset in range(0, len(keys), 500):
+            for cell in SpendDaily.objects.filter(
+                tenant_id=tenant_id, usage_date=day, dims_key__in=keys[offset : offset + 500]
+            ):
+                existing[(day, cell.dims_key)] = cell
+    create: list[SpendDaily] = []
+    update: list[SpendDaily] = []
+    delete: list[int] = []
+    for (day, key), delta in deltas.items():
+        cell = existing.get((day, key))
+        if cell is None:
+            if delta.measures.get("events", 0) > 0:
+                create.append(_new_cell(tenant_id, delta, key))
+            continue
+        for name, value in delta.measures.items():
+            setattr(cell, name, getattr(cell, name) + value)
+        if cell.events <= 0:
+            delete.append(cell.pk)
+        else:
+            update.append(cell)
+    if delete:
+        SpendDaily.objects.filter(pk__in=delete).delete()
+    if update:
+        SpendDaily.objects.bulk_update(update, list(MEASURES), batch_size=1000)
+    if create:
+        SpendDaily.objects.bulk_create(create, batch_size=1000)
+
+
+def rollup_add_inserted(*, tenant_id: int, import_run_id: int | None, after_id: int) -> None:
+    """Add the rows a load has just inserted: this run's rows with an id above `after_id` (rows taken
+    over from an earlier delivery keep their ids and are already counted)."""
+    raw = SpendEvent.objects.filter(tenant_id=tenant_id, import_run_id=import_run_id, id__gt=after_id)
+    if connection.vendor == "postgresql":
+        _pg_insert_select(raw, additive=True)
+    else:
+        rollup_apply(tenant_id=tenant_id, added=_rows(raw))
+
+
+def max_event_id() -> int:
+    """The highest ledger id so far (rows inserted after this call have higher ones)."""
+    last = SpendEvent.objects.order_by("-id").values_list("id", flat=True).first()
+    return last or 0
+
+
+# --- rebuilding -----------------------------------------------------------------------------------
+
+
+def rollup_rebuild(
+    *,
+    tenant_id: int,
+    billing_periods: Iterable[date] | None = None,
+    record_kind: str | None = None,
+    start: date | None = None,
+    end: date | None = None,
+) -> None:
+    """Recompute the cells of a slice of the ledger from its raw rows: a tenant's whole ledger, or its
+    billing periods, record kind and/or usage dates. Each filter is a cell dimension, so exactly the
+    cells of the slice are replaced."""
+    cells = SpendDaily.objects.filter(tenant_id=tenant_id)
+    raw = SpendEvent.objects.filter(tenant_id=tenant_id)
+    condition = Q()
+    if billing_periods is not None:
+        condition &= Q(billing_period__in=list(billing_periods))
+    if record_kind is not None:
+        condition &= Q(record_kind=record_kind)
+    if start is not None:
+        condition &= Q(usage_date__gte=start)
+    if end is not None:
+        condition &= Q(usage_date__lte=end)
+    with transaction.atomic():
+        cells.filter(condition).delete()
+        if connection.vendor == "postgresql":
+            _pg_insert_select(raw.filter(condition), additive=False)
+        else:
+            created: dict[tuple[date, str], _Cell] = {}
+            _accumulate(_rows(raw.filter(condition)), created)
+            SpendDaily.objects.bulk_create(
+                [_new_cell(tenant_id, cell, key) for (_, key), cell in created.items()], batch_size=1000
+            )
+
+
+def _rows(queryset: QuerySet[SpendEvent]) -> Iterator[dict[str, Any]]:
+    return queryset.values(*RAW_FIELDS).iterator(chunk_size=5000)
+
+
+# --- PostgreSQL: set-based ------------------------------------------------------------------------
+
+
+def _pg_key_sql() -> str:
+    parts = []
+    for name in DIMENSIONS:
+        if name == "unpriced":
+            text = "(CASE WHEN e.unpriced THEN '1' ELSE '0' END)"
+        elif name == "billing_period":
+            text = "to_char(e.billing_period, 'YYYY-MM-DD')"
+        else:
+            text = f"COALESCE(e.\"{name}\", '')"
+        parts.append(f"length({text})::text || ':' || {text}")
+    return "md5(" + " || ".join(parts) + ")"
+
+
+def _pg_measures_sql() -> list[tuple[str, str]]:
+    is_request = f"e.record_kind = '{SpendEvent.RecordKind.REQUEST}'"
+    ok_latency = f"{is_request} AND e.latency_ms IS NOT NULL AND e.error_code = ''"
+    throttled = " OR ".join(f"lower(e.error_code) LIKE '%%{m}%%'" for m in THROTTLE_MARKERS)
+    measures = [
+        ("events", "COUNT(*)"),
+        ("requests", "COALESCE(SUM(e.requests), 0)"),
+        *((c, f"COALESCE(SUM(e.{c}), 0)") for c in COUNTS[2:7]),
+        ("error_requests", "COALESCE(SUM(e.requests) FILTER (WHERE e.error_code <> ''), 0)"),
+        ("throttled_requests", f"COALESCE(SUM(e.requests) FILTER (WHERE e.error_code <> '' AND ({throttled})), 0)"),
+        ("latency_count", f"COUNT(*) FILTER (WHERE {ok_latency})"),
+        ("latency_sum_ms", f"COALESCE(SUM(e.latency_ms) FILTER (WHERE {ok_latency}), 0)"),
+    ]
+    lower = None
+    for index, name in enumerate(LATENCY_BUCKETS):
+        bounds = []
+        if lower is not None:
+            bounds.append(f"e.latency_ms >= {lower}")
+        if index < len(LATENCY_EDGES_MS):
+            bounds.append(f"e.latency_ms < {LATENCY_EDGES_MS[index]}")
+            lower = LATENCY_EDGES_MS[index]
+        measures.append((name, f"COUNT(*) FILTER (WHERE {' AND '.join([ok_latency, *bounds])})"))
+    measures += [
+        ("cost_usd", "COALESCE(SUM(e.cost_usd), 0)"),
+        ("list_cost_usd", "COALESCE(SUM(e.list_cost_usd), 0)"),
+        ("allocated_cost_usd", "COALESCE(SUM(e.allocated_cost_usd), 0)"),
+        ("catalog_cost_usd", "COALESCE(SUM(e.catalog_cost_usd), 0)"),
+        ("catalog_billed_usd", "COALESCE(SUM(e.cost_usd) FILTER (WHERE e.catalog_cost_usd IS NOT NULL), 0)"),
+    ]
+    return measures
+
+
+def _pg_insert_select(raw: QuerySet[SpendEvent], *, additive: bool) -> None:
+    """INSERT INTO the rollup the raw rows of `raw` (a filtered queryset), grouped into cells; with
+    `additive`, a cell that exists gets the sums added."""
+    ids_sql, params = raw.values("id").query.sql_with_params()
+    dims = ", ".join(f'e."{d}"' for d in DIMENSIONS)
+    measures = _pg_measures_sql()
+    columns = ["tenant_id", "usage_date", "dims_key", *DIMENSIONS, *(name for name, _ in measures)]
+    select = ", ".join(["e.tenant_id", "e.usage_date", "k.dims_key", *(f'e."{d}"' for d in DIMENSIONS)])
+    aggregates = ", ".join(expr for _, expr in measures)
+    table = SpendDaily._meta.db_table
+    sql = (
+        f"INSERT INTO {table} ({', '.join(columns)}) "
+        f"SELECT {select}, {aggregates} "
+        f"FROM {SpendEvent._meta.db_table} e CROSS JOIN LATERAL (SELECT {_pg_key_sql()} AS dims_key) k "
+        f"WHERE e.id IN ({ids_sql}) "
+        f"GROUP BY e.tenant_id, e.usage_date, k.dims_key, {dims}"
+    )
+    if additive:
+        updates = ", ".join(f"{name} = {table}.{name} + EXCLUDED.{name}" for name, _ in measures)
+        sql += f" ON CONFLICT (tenant_id, usage_date, dims_key) DO UPDATE SET {updates}"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+# --- checking -------------------------------------------------------------------------------------
+
+
+def rollup_check(*, tenant_id: int) -> list[str]:
+    """Differences between the rollup and the raw rows, cell by cell (empty when they agree)."""
+    expected: dict[tuple[date, str], _Cell] = {}
+    _accumulate(_rows(SpendEvent.objects.filter(tenant_id=tenant_id)), expected)
+    problems: list[str] = []
+    seen: set[tuple[date, str]] = set()
+    for cell in SpendDaily.objects.filter(tenant_id=tenant_id).iterator(chunk_size=5000):
+        key = (cell.usage_date, cell.dims_key)
+        seen.add(key)
+        want = expected.get(key)
+        if want is None:
+            problems.append(f"{cell.usage_date} {cell.dims_key}: in the rollup, not in the ledger")
+            continue
+        for name in MEASURES:
+            wanted, stored = want.measures.get(name, 0), getattr(cell, name)
+            if stored != wanted:
+                problems.append(f"{cell.usage_date} {cell.dims_key} {name}: rollup {stored}, ledger {wanted}")
+    for key in expected.keys() - seen:
+        problems.append(f"{key[0]} {key[1]}: in the ledger, not in the rollup")
+    return problems
