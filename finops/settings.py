@@ -92,6 +92,7 @@ INSTALLED_APPS = [
     "finops.ledger",
     "ingestion",
     "recommendations",
+    "finops.explorer",
     "finops.dashboards",
     "finops.demo",
 ]
