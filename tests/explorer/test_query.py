@@ -33,7 +33,10 @@ def test_presets_count_back_from_the_latest_data(preset: str, start: date, end: 
 
 
 def test_every_state_round_trips_through_the_query_string() -> None:
-    raw = "start=2026-10-01&end=2026-10-31&g=team&g=model&f.team=search&f.team=&x.model=m1&gran=week&basis=allocated&sort=requests&page=2&page_size=10"
+    raw = (
+        "start=2026-10-01&end=2026-10-31&g=team&g=model&f.team=search&f.team=&x.model=m1&gran=week"
+        "&basis=allocated&sort=requests&page=2&page_size=10"
+    )
     q = parse_query(QueryDict(raw), latest=LATEST)
     assert q.filters == (DimFilter("team", ("search", "")), DimFilter("model", ("m1",), exclude=True))
     again = parse_query(QueryDict(q.querystring()), latest=LATEST)
