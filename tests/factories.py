@@ -9,14 +9,22 @@ from typing import Any
 
 from connections.models import Tenant
 from finops.ledger.models import SpendEvent
+from finops.ledger.rollups import RAW_FIELDS, rollup_apply
 
 _keys = itertools.count()
+
+
+def ledger_row(**fields: Any) -> SpendEvent:
+    """Create a ledger row and add it to the daily rollup, as the loader does in its transaction."""
+    event = SpendEvent.objects.create(**fields)
+    rollup_apply(tenant_id=event.tenant_id, added=[{name: getattr(event, name) for name in RAW_FIELDS}])
+    return event
 
 
 def billed_line(tenant: Tenant, *, cost: str, day: date = date(2026, 6, 3), **fields: Any) -> SpendEvent:
     """One billed CUR line on `day` (the dedupe key is unique per call)."""
     start = datetime(day.year, day.month, day.day, tzinfo=UTC)
-    return SpendEvent.objects.create(
+    return ledger_row(
         tenant=tenant,
         record_kind="billed_line",
         cost_basis="billed",

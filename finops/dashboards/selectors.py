@@ -1,4 +1,5 @@
-"""Reads behind the dashboard pages, always scoped by tenant and built on the ledger selectors."""
+"""Reads behind the dashboard pages, always scoped by tenant: the daily rollup (SpendDaily), summed by the
+explorer's `aggregate` (exact Decimal on both databases)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,12 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import F, Max, Sum
+from django.db.models import Case, F, QuerySet, When
 
 from connections.models import Tenant
-from finops.ledger.selectors import TOKEN_COLUMNS, ReportFilter, spend_events, spend_report
+from finops.explorer import selectors as explorer
+from finops.explorer.selectors import Sums, aggregate
+from finops.ledger.models import SpendDaily
 
 DEFAULT_DAYS = 30
 TOP_N = 10
@@ -81,7 +84,7 @@ class Overview:
 
 
 def latest_usage_date(*, tenant: Tenant) -> date | None:
-    return spend_events(tenant=tenant).aggregate(latest=Max("usage_date"))["latest"]
+    return explorer.latest_usage_date(tenant)
 
 
 def default_range(*, latest: date | None, today: date | None = None) -> tuple[date, date]:
@@ -90,23 +93,24 @@ def default_range(*, latest: date | None, today: date | None = None) -> tuple[da
     return end - timedelta(days=DEFAULT_DAYS - 1), end
 
 
-def _tokens(row: dict[str, Any]) -> int:
-    return sum(int(row.get(column) or 0) for column in TOKEN_COLUMNS)
-
-
-def _table_row(row: dict[str, Any], label: str) -> dict[str, Any]:
+def _table_row(sums: Sums, label: str) -> dict[str, Any]:
     return {
         "label": label,
-        "billed_cost_usd": row["billed_cost_usd"],
-        "estimated_cost_usd": row["estimated_cost_usd"],
-        "requests": row["requests"],
-        "tokens": _tokens(row),
-        "unpriced_requests": row["unpriced_requests"],
+        "billed_cost_usd": sums.billed,
+        "estimated_cost_usd": sums.estimated,
+        "requests": sums.requests,
+        "tokens": sums.total_tokens,
+        "unpriced_requests": sums.unpriced_requests,
     }
 
 
-def _model_label(row: dict[str, Any]) -> str:
-    return row.get("model_id") or row.get("model_ref") or UNKNOWN_MODEL
+def _top(grouped: dict[tuple[Any, ...], Sums], n: int = TOP_N) -> list[tuple[tuple[Any, ...], Sums]]:
+    """The largest groups: billed dollars, then estimated (never added together)."""
+    return sorted(grouped.items(), key=lambda item: (-item[1].billed, -item[1].estimated, item[0]))[:n]
+
+
+def _model_label(model_id: str, model_ref: str) -> str:
+    return model_id or model_ref or UNKNOWN_MODEL
 
 
 def unpriced_action(row: dict[str, Any]) -> tuple[str, str]:
@@ -129,43 +133,47 @@ def unpriced_action(row: dict[str, Any]) -> tuple[str, str]:
     )
 
 
-def unpriced_summary(*, tenant: Tenant, filters: ReportFilter) -> tuple[int, int, list[dict[str, Any]]]:
-    """Unpriced requests, their tokens, and the model refs that most often lack a price. Two queries."""
-    all_tokens = sum((F(column) for column in TOKEN_COLUMNS[1:]), start=F(TOKEN_COLUMNS[0]))
-    unpriced = spend_events(tenant=tenant, filters=filters).filter(unpriced=True)
-    totals = unpriced.aggregate(requests=Sum("requests"), tokens=Sum(all_tokens))
-    top = (
-        unpriced.values("model_ref", "model_id", "inference_profile_arn")
-        .annotate(requests=Sum("requests"), tokens=Sum(all_tokens))
-        .order_by("-requests", "-tokens", "model_ref", "model_id")[:TOP_UNPRICED]
+def _cells(tenant: Tenant, start: date, end: date) -> QuerySet[SpendDaily]:
+    return SpendDaily.objects.filter(tenant=tenant, usage_date__gte=start, usage_date__lte=end)
+
+
+def unpriced_summary(*, tenant: Tenant, start: date, end: date) -> tuple[int, int, list[dict[str, Any]]]:
+    """Unpriced requests, their tokens, and the model refs that most often lack a price. One query."""
+    cells = _cells(tenant, start, end).filter(record_kind="request", unpriced=True)
+    grouped = aggregate(
+        cells, {"model_ref": F("model_ref"), "model_id": F("model_id"), "profile": F("inference_profile_arn")}
     )
+    total = Sums()
+    for sums in grouped.values():
+        total.add(sums)
+    top = sorted(grouped.items(), key=lambda item: (-item[1].requests, -item[1].total_tokens, item[0]))
     models = []
-    for row in top:
+    for (model_ref, model_id, profile), sums in top[:TOP_UNPRICED]:
+        row = {"model_ref": model_ref, "model_id": model_id, "inference_profile_arn": profile}
         kind, action = unpriced_action(row)
         models.append(
             {
-                "label": row["model_ref"] or row["model_id"] or UNKNOWN_MODEL,
-                "inference_profile_arn": row["inference_profile_arn"],
-                "requests": int(row["requests"] or 0),
-                "tokens": int(row["tokens"] or 0),
+                "label": model_ref or model_id or UNKNOWN_MODEL,
+                "inference_profile_arn": profile,
+                "requests": sums.requests,
+                "tokens": sums.total_tokens,
                 "kind": kind,
                 "action": action,
             }
         )
-    return int(totals["requests"] or 0), int(totals["tokens"] or 0), models
+    return total.requests, total.total_tokens, models
 
 
-def bill_checks(*, tenant: Tenant, filters: ReportFilter) -> tuple[int, Decimal, tuple[Decimal, Decimal] | None]:
+def bill_checks(*, tenant: Tenant, start: date, end: date) -> tuple[int, Decimal, tuple[Decimal, Decimal] | None]:
     """Bill lines whose usage type was not understood (count, dollars), and billed against list price for
-    the lines the catalog can price. Two queries; summed in Python so SQLite cannot round."""
-    lines = spend_events(tenant=tenant, filters=filters).filter(record_kind="billed_line")
-    unparsed = list(lines.filter(usage_category="unparsed").values_list("cost_usd", flat=True))
-    compared = lines.filter(catalog_cost_usd__isnull=False).values_list("cost_usd", "catalog_cost_usd")
-    billed = listed = Decimal(0)
-    for cost, catalog_cost in compared.iterator(chunk_size=5000):
-        billed += cost or Decimal(0)
-        listed += catalog_cost
-    return len(unparsed), sum((c or Decimal(0) for c in unparsed), Decimal(0)), (billed, listed) if listed else None
+    the lines the catalog can price. One query."""
+    lines = _cells(tenant, start, end).filter(record_kind="billed_line")
+    grouped = aggregate(lines, {"unparsed": Case(When(usage_category="unparsed", then=1), default=0)})
+    unparsed, everything = grouped.get((1,), Sums()), Sums()
+    for sums in grouped.values():
+        everything.add(sums)
+    comparison = (everything.catalog_billed, everything.catalog_cost) if everything.catalog_cost else None
+    return unparsed.events, unparsed.billed, comparison
 
 
 USAGE_LINE_TYPES = {"Usage", "DiscountedUsage", "SavingsPlanCoveredUsage"}
@@ -190,22 +198,22 @@ def billed_category(line_item_type: str, usage_category: str) -> str:
     return "Other usage"
 
 
-def billed_breakdown(rows: list[dict[str, Any]]) -> list[tuple[str, Decimal]]:
-    """Billed dollars by kind of charge, from a report grouped by line_item_type and usage_category."""
+def billed_breakdown(grouped: dict[tuple[Any, ...], Sums]) -> list[tuple[str, Decimal]]:
+    """Billed dollars by kind of charge, from sums grouped by line_item_type and usage_category."""
     totals: dict[str, Decimal] = {}
-    for row in rows:
-        if not row["billed_cost_usd"]:
+    for (line_item_type, usage_category), sums in grouped.items():
+        if not sums.billed:
             continue
-        category = billed_category(row["line_item_type"] or "", row["usage_category"] or "")
-        totals[category] = totals.get(category, Decimal(0)) + row["billed_cost_usd"]
+        category = billed_category(line_item_type or "", usage_category or "")
+        totals[category] = totals.get(category, Decimal(0)) + sums.billed
     return [(label, totals[label]) for label in BREAKDOWN_ORDER if label in totals]
 
 
 def overview(*, tenant: Tenant, start: date | None = None, end: date | None = None) -> Overview:
     """The overview for [start, end]; missing bounds default to the last 30 days that have data.
 
-    A fixed number of queries whatever the data: the latest date, four grouped spend reports
-    (two queries each on SQLite, one on PostgreSQL), two for unpriced requests and two bill checks."""
+    A fixed number of queries over the daily rollup whatever the data: the latest date, four groupings,
+    the unpriced requests and the bill checks."""
     latest = latest_usage_date(tenant=tenant)
     _, default_end = default_range(latest=latest)
     if end is None:
@@ -216,15 +224,15 @@ def overview(*, tenant: Tenant, start: date | None = None, end: date | None = No
     if latest is None:
         return Overview(start=start, end=end, has_data=False)
 
-    filters = ReportFilter(start=start, end=end)
-    daily = sorted(spend_report(tenant=tenant, group_by=["usage_date"], filters=filters), key=lambda r: r["usage_date"])
-    models = spend_report(tenant=tenant, group_by=["model_id", "model_ref"], filters=filters)[:TOP_N]
-    teams = spend_report(tenant=tenant, group_by=["team"], filters=filters)[:TOP_N]
+    cells = _cells(tenant, start, end)
+    daily = sorted(aggregate(cells, {"day": F("usage_date")}).items())
+    models = _top(aggregate(cells, {"model_id": F("model_id"), "model_ref": F("model_ref")}))
+    teams = _top(aggregate(cells, {"team": F("team")}))
     breakdown = billed_breakdown(
-        spend_report(tenant=tenant, group_by=["line_item_type", "usage_category"], filters=filters)
+        aggregate(cells, {"line_item_type": F("line_item_type"), "usage_category": F("usage_category")})
     )
-    unpriced_requests, unpriced_tokens, unpriced_models = unpriced_summary(tenant=tenant, filters=filters)
-    unparsed_lines, unparsed_cost, list_comparison = bill_checks(tenant=tenant, filters=filters)
+    unpriced_requests, unpriced_tokens, unpriced_models = unpriced_summary(tenant=tenant, start=start, end=end)
+    unparsed_lines, unparsed_cost, list_comparison = bill_checks(tenant=tenant, start=start, end=end)
 
     # The period totals are the sums of the daily Decimals (exact), so the headline numbers and
     # the trend always agree; billed and estimated stay in separate sums.
@@ -232,27 +240,27 @@ def overview(*, tenant: Tenant, start: date | None = None, end: date | None = No
         start=start,
         end=end,
         has_data=True,
-        billed_cost_usd=sum((r["billed_cost_usd"] for r in daily), start=Decimal(0)),
-        estimated_cost_usd=sum((r["estimated_cost_usd"] for r in daily), start=Decimal(0)),
-        requests=sum(r["requests"] for r in daily),
-        tokens=sum(_tokens(r) for r in daily),
+        billed_cost_usd=sum((s.billed for _, s in daily), start=Decimal(0)),
+        estimated_cost_usd=sum((s.estimated for _, s in daily), start=Decimal(0)),
+        requests=sum(s.requests for _, s in daily),
+        tokens=sum(s.total_tokens for _, s in daily),
         unpriced_requests=unpriced_requests,
         unpriced_tokens=unpriced_tokens,
         unpriced_models=unpriced_models,
         billed_breakdown=breakdown,
         billed_token_usage_usd=dict(breakdown).get("Token usage", Decimal(0)),
-        allocated_cost_usd=sum((r["allocated_cost_usd"] for r in daily), start=Decimal(0)),
+        allocated_cost_usd=sum((s.allocated_to_requests for _, s in daily), start=Decimal(0)),
         unparsed_lines=unparsed_lines,
         unparsed_cost_usd=unparsed_cost,
         list_comparison=list_comparison,
         daily=[
             {
-                "usage_date": r["usage_date"],
-                "billed_cost_usd": r["billed_cost_usd"],
-                "estimated_cost_usd": r["estimated_cost_usd"],
+                "usage_date": date.fromisoformat(day),
+                "billed_cost_usd": s.billed,
+                "estimated_cost_usd": s.estimated,
             }
-            for r in daily
+            for (day,), s in daily
         ],
-        top_models=[_table_row(r, _model_label(r)) for r in models],
-        top_teams=[_table_row(r, r["team"] or UNTAGGED) for r in teams],
+        top_models=[_table_row(s, _model_label(model_id, model_ref)) for (model_id, model_ref), s in models],
+        top_teams=[_table_row(s, team or UNTAGGED) for (team,), s in teams],
     )

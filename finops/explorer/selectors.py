@@ -40,6 +40,9 @@ class Sums:
     billed: Decimal = ZERO
     estimated: Decimal = ZERO
     allocated: Decimal = ZERO  # requests' allocations + the bill lines' dollars not given to requests
+    allocated_to_requests: Decimal = ZERO  # the requests' allocations alone (reconciliation coverage)
+    catalog_cost: Decimal = ZERO  # bill lines the catalog can price: at list price ...
+    catalog_billed: Decimal = ZERO  # ... and as billed
     events: int = 0
     request_rows: int = 0
     requests: int = 0
@@ -55,8 +58,9 @@ class Sums:
     unpriced_requests: int = 0
 
     def add(self, other: Sums) -> None:
-        for name in ("billed", "estimated", "allocated", "events", "request_rows", "requests", "error_requests",
-                     "throttled_requests", "latency_count", "latency_sum_ms", "unpriced_requests"):  # fmt: skip
+        for name in ("billed", "estimated", "allocated", "allocated_to_requests", "catalog_cost", "catalog_billed",
+                     "events", "request_rows", "requests", "error_requests", "throttled_requests", "latency_count",
+                     "latency_sum_ms", "unpriced_requests"):  # fmt: skip
             setattr(self, name, getattr(self, name) + getattr(other, name))
         for name in ("req_tokens", "bill_tokens", "bill_type_cost", "bill_type_tokens"):
             mine, theirs = getattr(self, name), getattr(other, name)
@@ -202,6 +206,8 @@ def _pg_aggregates() -> dict[str, Any]:
         "s_alloc_req": Sum("allocated_cost_usd", filter=request),
         "s_bill_cost": Sum("cost_usd", filter=bill),
         "s_alloc_bill": Sum("allocated_cost_usd", filter=bill),
+        "s_catalog_cost": Sum("catalog_cost_usd"),
+        "s_catalog_billed": Sum("catalog_billed_usd"),
         "s_events": Sum("events"),
         "s_request_rows": Sum("events", filter=request),
         "s_requests": Sum("requests"),
@@ -233,6 +239,9 @@ def _pg_sums(row: dict[str, Any]) -> Sums:
         billed=m("s_billed"),
         estimated=m("s_estimated"),
         allocated=m("s_alloc_req") + m("s_bill_cost") - m("s_alloc_bill"),
+        allocated_to_requests=m("s_alloc_req"),
+        catalog_cost=m("s_catalog_cost"),
+        catalog_billed=m("s_catalog_billed"),
         events=n("s_events"),
         request_rows=n("s_request_rows"),
         requests=n("s_requests"),
@@ -250,7 +259,8 @@ def _pg_sums(row: dict[str, Any]) -> Sums:
 
 
 _CELL_FIELDS = ("record_kind", "cost_basis", "token_type", "unpriced", "events", "requests", "cost_usd",
-                "allocated_cost_usd", "error_requests", "throttled_requests", "latency_count", "latency_sum_ms",
+                "allocated_cost_usd", "catalog_cost_usd", "catalog_billed_usd", "error_requests",
+                "throttled_requests", "latency_count", "latency_sum_ms",
                 *(f"{t}_tokens" for t in TOKEN_TYPES), *LATENCY_BUCKETS)  # fmt: skip
 
 
@@ -262,6 +272,9 @@ def _cell_sums(cell: dict[str, Any]) -> Sums:
         billed=cost if cell["cost_basis"] == BILLED else ZERO,
         estimated=cost if cell["cost_basis"] == ESTIMATED else ZERO,
         allocated=allocated if kind == REQUEST else (cost - allocated if kind == BILL_LINE else ZERO),
+        allocated_to_requests=allocated if kind == REQUEST else ZERO,
+        catalog_cost=cell["catalog_cost_usd"] or ZERO,
+        catalog_billed=cell["catalog_billed_usd"] or ZERO,
         events=cell["events"],
         request_rows=cell["events"] if kind == REQUEST else 0,
         requests=cell["requests"],

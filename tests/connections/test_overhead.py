@@ -12,6 +12,7 @@ from django.utils import timezone
 from connections.models import AwsConnection, Tenant
 from connections.overhead import estimate_monthly_overhead, overhead_for_connection
 from finops.ledger.models import SpendEvent
+from tests.factories import ledger_row
 
 _keys = itertools.count()
 
@@ -68,7 +69,7 @@ def event(tenant: Tenant, *, days_ago: int, requests: int, kind: str = "request"
     start = timezone.now().replace(hour=12, minute=0, second=0, microsecond=0) - timedelta(days=days_ago)
     values: dict[str, Any] = {"account_id": "111122223333", "model_id": "amazon.nova-lite-v1:0"}
     values.update(fields)
-    return SpendEvent.objects.create(
+    return ledger_row(
         tenant=tenant,
         record_kind=kind,
         cost_basis="estimated",

@@ -13,6 +13,7 @@ from django.test import Client
 from connections.models import Tenant
 from finops.dashboards import selectors
 from finops.ledger.models import SpendEvent
+from tests.factories import ledger_row
 
 _keys = itertools.count()
 
@@ -33,7 +34,7 @@ def spend(
     kind = "billed_line" if basis == "billed" else "request"
     defaults: dict[str, object] = {"requests": 0 if kind == "billed_line" else 1}
     defaults.update(fields)
-    return SpendEvent.objects.create(
+    return ledger_row(
         tenant=tenant,
         record_kind=defaults.pop("record_kind", kind),
         cost_basis=basis,

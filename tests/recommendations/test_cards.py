@@ -18,7 +18,6 @@ from django.core.management import call_command
 from django.test import Client
 
 from connections.models import AlertChannel, AuditLog, Membership, Tenant
-from finops.ledger.models import SpendEvent
 from recommendations.cards import Card, fingerprint
 from recommendations.models import Recommendation
 from recommendations.services import (
@@ -27,6 +26,7 @@ from recommendations.services import (
     recommendation_dismiss,
     store_cards,
 )
+from tests.factories import ledger_row
 
 AS_OF = date(2026, 11, 20)
 
@@ -49,7 +49,7 @@ def card(value: str = "120.00", *, kind: str = "model_routing", app: str = "txn-
 
 def _request(tenant: Tenant, day: date, cost: str, app: str = "txn-classifier") -> None:
     start = datetime(day.year, day.month, day.day, 12, tzinfo=UTC)
-    SpendEvent.objects.create(
+    ledger_row(
         tenant=tenant,
         record_kind="request",
         cost_basis="estimated",
