@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection
-from django.db.models import Case, CharField, F, Max, Q, QuerySet, Sum, When
+from django.db.models import Case, CharField, F, Max, Min, Q, QuerySet, Sum, When
 from django.db.models.functions import TruncMonth, TruncWeek
 
 from connections.models import Tenant
@@ -423,6 +423,17 @@ def latest_usage_date(tenant: Tenant) -> date | None:
     return SpendDaily.objects.filter(tenant=tenant).aggregate(latest=Max("usage_date"))["latest"]
 
 
+def first_dates(tenant: Tenant) -> dict[str, date | None]:
+    """The first usage date overall, billed and estimated (where the tenant's data begins: budgets' forecasts
+    treat days before it as unknown, not as $0)."""
+    qs = SpendDaily.objects.filter(tenant=tenant)
+    return qs.aggregate(
+        first=Min("usage_date"),
+        billed=Min("usage_date", filter=Q(cost_basis=BILLED)),
+        estimated=Min("usage_date", filter=Q(cost_basis=ESTIMATED)),
+    )
+
+
 def _sort_key(sort: str) -> Any:
     if sort == "requests":
         return lambda r: (-r.sums.requests, -r.cost)
@@ -555,6 +566,7 @@ __all__ = [
     "data_dates",
     "dimension_values",
     "explore",
+    "first_dates",
     "label",
     "latest_usage_date",
     "model_names",
