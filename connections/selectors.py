@@ -8,7 +8,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import QuerySet
 from django.http import Http404
 
-from connections.models import AuditLog, AwsConnection, Membership, Tenant
+from connections.models import ApiToken, AuditLog, AwsConnection, Membership, Tenant
 
 
 def tenants_for_user(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Tenant]:
@@ -93,3 +93,16 @@ def validation_started_at(connection: AwsConnection) -> datetime:
         .first()
     )
     return started or connection.updated_at
+
+
+def api_tokens_for_user(*, user: AbstractBaseUser) -> QuerySet[ApiToken]:
+    """The user's own tokens, newest first (staff see everyone's in the admin, not here)."""
+    return ApiToken.objects.filter(user=user).select_related("tenant").order_by("-created_at", "-id")
+
+
+def api_token_for_user(*, user: AbstractBaseUser, pk: int) -> ApiToken:
+    """One of the user's own tokens; 404 for anyone else's."""
+    token = api_tokens_for_user(user=user).filter(pk=pk).first()
+    if token is None:
+        raise Http404("No such token.")
+    return token

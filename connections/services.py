@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import secrets
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
 from django.utils.text import slugify
 from django_q.tasks import async_task
 
-from connections.models import AuditLog, AwsConnection, Membership, Tenant
+from connections.models import ApiToken, AuditLog, AwsConnection, Membership, Tenant
 
 
 def audit_log_record(
@@ -217,3 +223,102 @@ def connection_validation_request(*, connection: AwsConnection, actor: AbstractB
                 sync=sync,
             )
         )
+
+
+# --- personal API tokens --------------------------------------------------------------------------------
+
+API_TOKEN_PREFIX = "bfo_"  # recognisable in logs and by secret scanners
+API_TOKEN_VISIBLE = 12  # characters kept in clear to recognise a token: "bfo_" and 8 of its random part
+API_TOKEN_TOUCH_EVERY = timedelta(minutes=1)  # last_used_at is written at most this often, not on every call
+
+
+def api_token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _token_audit_tenants(token: ApiToken) -> list[Tenant | None]:
+    """Where a token's creation and revocation are audited: its tenant, else every tenant the user is a
+    member of (staff without memberships: one entry without a tenant)."""
+    if token.tenant_id is not None:
+        return [token.tenant]
+    return list(Tenant.objects.filter(memberships__user_id=token.user_id).distinct()) or [None]
+
+
+def _audit_token(token: ApiToken, action: str, actor: AbstractBaseUser | None) -> None:
+    details = {
+        "prefix": token.prefix,
+        "user": token.user.get_username(),
+        "tenant": token.tenant.slug if token.tenant_id else "(all of the user's tenants)",
+        "expires_at": token.expires_at.isoformat() if token.expires_at else None,
+    }
+    for tenant in _token_audit_tenants(token):
+        audit_log_record(tenant=tenant, actor=actor, action=action, target=token.name, details=details)
+
+
+def api_token_create(
+    *,
+    user: AbstractBaseUser,
+    name: str,
+    tenant: Tenant | None = None,
+    expires_at: datetime | None = None,
+    actor: AbstractBaseUser | None = None,
+) -> tuple[ApiToken, str]:
+    """A new token for `user` (limited to `tenant` when given) and the token itself, which is not stored:
+    the caller shows it once. ValueError when the name is missing or the user may not see the tenant."""
+    from connections.selectors import tenants_for_user
+
+    name = name.strip()
+    if not name:
+        raise ValueError("Give the token a name, e.g. the script or tool that will use it.")
+    if len(name) > 100:
+        raise ValueError("A token name has at most 100 characters.")
+    if tenant is not None and not tenants_for_user(user=user).filter(pk=tenant.pk).exists():
+        raise ValueError(f"{user.get_username()} is not a member of tenant {tenant.slug}.")
+    if expires_at is not None and expires_at <= timezone.now():
+        raise ValueError("The expiry date is in the past.")
+    plain = API_TOKEN_PREFIX + secrets.token_urlsafe(32)
+    with transaction.atomic():
+        token = ApiToken.objects.create(
+            user=user,
+            tenant=tenant,
+            name=name,
+            prefix=plain[:API_TOKEN_VISIBLE],
+            token_hash=api_token_hash(plain),
+            expires_at=expires_at,
+        )
+        _audit_token(token, "api_token.created", actor if actor is not None else user)
+    return token, plain
+
+
+def api_token_revoke(*, token: ApiToken, actor: AbstractBaseUser | None) -> ApiToken:
+    """Refuse the token from now on (idempotent: revoking twice keeps the first time)."""
+    if token.revoked_at is not None:
+        return token
+    with transaction.atomic():
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+        _audit_token(token, "api_token.revoked", actor)
+    return token
+
+
+def api_token_authenticate(*, token: str, now: datetime | None = None) -> ApiToken | None:
+    """The live token this string is, else None (unknown, revoked, expired, or its user deactivated).
+
+    Looked up by its SHA-256, so no comparison runs over the secret itself; last_used_at is written at
+    most once a minute, so a busy script does not cost a write per call."""
+    if not token.startswith(API_TOKEN_PREFIX) or len(token) > 200:
+        return None
+    digest = api_token_hash(token)
+    found = ApiToken.objects.select_related("user", "tenant").filter(token_hash=digest).first()
+    if found is None or not hmac.compare_digest(found.token_hash, digest):
+        return None
+    now = now or timezone.now()
+    if found.status_at(now) != "active" or not found.user.is_active:
+        return None
+    stale = now - API_TOKEN_TOUCH_EVERY
+    if found.last_used_at is None or found.last_used_at < stale:
+        ApiToken.objects.filter(pk=found.pk).filter(Q(last_used_at__isnull=True) | Q(last_used_at__lt=stale)).update(
+            last_used_at=now
+        )
+        found.last_used_at = now
+    return found
