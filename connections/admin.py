@@ -6,10 +6,11 @@ from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.http import HttpRequest
+from django.utils import timezone
 
 from connections.admin_site import ReadOnlyAdminMixin, RestrictedLookupsMixin, TenantScopedAdmin, admin_tenant_ids
-from connections.models import AlertChannel, AuditLog, AwsConnection, MemberAccount, Membership, Tenant
-from connections.services import audit_log_record, connection_delete
+from connections.models import AlertChannel, ApiToken, AuditLog, AwsConnection, MemberAccount, Membership, Tenant
+from connections.services import api_token_revoke, audit_log_record, connection_delete
 
 admin.site.unregister(get_user_model())
 
@@ -173,3 +174,49 @@ class AlertChannelAdmin(TenantScopedAdmin):
     def delete_model(self, request: HttpRequest, obj: AlertChannel) -> None:
         audit_log_record(tenant=obj.tenant, actor=request.user, action="alert_channel.removed", target=str(obj)[:255])
         super().delete_model(request, obj)
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(RestrictedLookupsMixin, admin.ModelAdmin):
+    """Staff see every personal API token (never its hash: only the hash is stored, and it is not shown) and
+    revoke them; nobody adds or edits one here (a token is created by its user, or create_api_token)."""
+
+    list_display = ("name", "prefix_shown", "user", "tenant", "created_at", "last_used_at", "expires_at", "status")
+    list_filter = ("tenant",)
+    search_fields = ("name", "prefix", "user__username")
+    fields = ("name", "prefix_shown", "user", "tenant", "created_at", "last_used_at", "expires_at", "revoked_at")
+    readonly_fields = fields
+    actions = ["revoke_tokens"]
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return bool(request.user.is_active and request.user.is_staff) and super().has_module_permission(request)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return bool(request.user.is_active and request.user.is_staff) and super().has_view_permission(request, obj)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Staff may run the revoke action (Django asks for change permission); the fields stay read-only.
+        return bool(request.user.is_active and request.user.is_staff) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # revoke instead: a revoked token stays listed, with when it was revoked
+
+    @admin.display(description="Token")
+    def prefix_shown(self, obj: ApiToken) -> str:
+        return f"{obj.prefix}…"
+
+    @admin.display(description="Status")
+    def status(self, obj: ApiToken) -> str:
+        return obj.status_at(timezone.now())
+
+    @admin.action(description="Revoke the selected tokens", permissions=["change"])
+    def revoke_tokens(self, request: HttpRequest, queryset: Any) -> None:
+        revoked = 0
+        for token in queryset.select_related("user", "tenant"):
+            if token.revoked_at is None:
+                api_token_revoke(token=token, actor=request.user)
+                revoked += 1
+        self.message_user(request, f"Revoked {revoked} token(s).")

@@ -280,3 +280,24 @@ class RoleArnForm(forms.Form):
 def initial_from_connection(connection: AwsConnection) -> dict[str, Any]:
     fields = {name for form in (*WIZARD_STEPS, ConnectionEditForm) for name in form.base_fields}
     return {name: getattr(connection, name) for name in fields}
+
+
+# --- personal API tokens ---------------------------------------------------------------------------------
+
+TOKEN_LIFETIMES = [("", "Never"), ("30", "In 30 days"), ("90", "In 90 days"), ("365", "In a year")]
+
+
+class ApiTokenForm(forms.Form):
+    name = forms.CharField(label="Name", max_length=100, help_text="What uses it, e.g. “nightly chargeback export”.")
+    tenant = forms.ModelChoiceField(
+        label="Tenant",
+        queryset=Tenant.objects.none(),
+        required=False,
+        empty_label="All my tenants",
+        help_text="Limit the token to one tenant, or let it reach every tenant you can (with your role on each).",
+    )
+    expires = forms.ChoiceField(label="Expires", choices=TOKEN_LIFETIMES, required=False)
+
+    def __init__(self, *args: Any, tenants: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["tenant"].queryset = tenants  # type: ignore[attr-defined]

@@ -286,7 +286,7 @@ def api_token_create(
             token_hash=api_token_hash(plain),
             expires_at=expires_at,
         )
-        _audit_token(token, "api_token.created", actor if actor is not None else user)
+        _audit_token(token, "api_token.created", actor)  # None: a command run on the server ("system")
     return token, plain
 
 

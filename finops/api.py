@@ -2,20 +2,47 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest
-from ninja import NinjaAPI
+from django.http import HttpRequest, HttpResponse
+from ninja import NinjaAPI, Swagger
+from ninja.errors import ValidationError
 from ninja.security import django_auth
 
+from connections.api import router as connections_router
+from connections.api_auth import BearerToken, audit_token_writes, parameter_errors_text
+from finops.explorer.api import router as explorer_router
 from finops.ledger.api import router as ledger_router
+from ingestion.api import router as sync_router
+from recommendations.api import router as recommendations_router
 
 api = NinjaAPI(
     title="Bedrock FinOps API",
     version="1.0.0",
-    description="Read-only access to the spend ledger, scoped to the tenants the caller may see.",
-    auth=django_auth,
+    description=(
+        "The spend ledger, the explorer, chargeback, unit economics, recommendations and connections, scoped to "
+        "the tenants the caller may see (404 for any other). Authenticate with a personal API token "
+        "(`Authorization: Bearer bfo_...`, created under API tokens in the user menu or with `manage.py "
+        "create_api_token`) or, from the pages, with the session (writes then need the CSRF token). "
+        "Money is a decimal string. Writes need the analyst or admin role; a write made with a token is audited."
+    ),
+    # A Bearer token first (it acts as its user, limited to its tenant if it has one), else the session.
+    auth=[BearerToken(), django_auth],
+    # Swagger UI from our static files (ninja is an installed app), and no validator badge: that would load
+    # an image from an outside host, which the Content-Security-Policy refuses (and would leak the schema URL).
+    docs=Swagger(settings={"validatorUrl": None}),
     urls_namespace="api-v1",
 )
+api.add_decorator(audit_token_writes)
 api.add_router("/ledger", ledger_router)
+api.add_router("/explore", explorer_router)
+api.add_router("/recommendations", recommendations_router)
+api.add_router("/connections", connections_router)
+api.add_router("/connections", sync_router)  # /connections/{tenant}/sync: ingestion's data, ingestion's router
+
+
+@api.exception_handler(ValidationError)
+def parameter_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    """A parameter of the wrong type or out of range: a 400 that says which (ninja's default is a 422)."""
+    return api.create_response(request, {"detail": parameter_errors_text(exc.errors), "errors": exc.errors}, status=400)
 
 
 @api.get("/health", auth=None, tags=["meta"])

@@ -10,6 +10,7 @@ admin.site.site_title = "Bedrock FinOps"
 
 urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
+    path("account/", include("connections.account_urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("connections/", include("connections.urls")),

@@ -110,3 +110,24 @@ def chargeback(*, tenant: Tenant, period: date, fields: list[str]) -> tuple[list
     if abs(total - invoice) >= Decimal("0.000001"):  # pragma: no cover
         raise ChargebackError(f"chargeback rows add up to {total}, the invoice to {invoice}")
     return rows, invoice
+
+
+def plain_amount(value: Any) -> Any:
+    """Money as the chargeback JSON writes it: a plain decimal string to ten places at most, "0" for zero."""
+    if isinstance(value, Decimal):
+        return format(value.quantize(Decimal("0.0000000001")).normalize(), "f") if value else "0"
+    return value
+
+
+def chargeback_json_rows(rows: list[dict[str, Any]], fields: list[str]) -> list[dict[str, Any]]:
+    """The rows as the `chargeback --format json` command and the API give them."""
+    columns = [*fields, "billed_cost_usd", "estimated_cost_usd", "requests", "requests_not_yet_billed", *TOKENS]
+    data = []
+    for row in rows:
+        item = {c: plain_amount(row[c]) for c in columns}
+        if row.get("unattributed"):
+            item["unattributed"] = True
+        if row.get("shared"):
+            item["shared"] = row["shared"]
+        data.append(item)
+    return data

@@ -209,3 +209,35 @@ def spend_report(*, tenant: Tenant, group_by: list[str], filters: ReportFilter |
         return []
     result.sort(key=lambda r: (-r["billed_cost_usd"], -r["estimated_cost_usd"]))
     return result
+
+
+# --- raw events (the API's event list) -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    start: date | None = None
+    end: date | None = None  # inclusive (usage date)
+    record_kind: str = ""
+    model: str = ""  # canonical model id, or the model as delivered when it was not resolved
+    team: str = ""
+    application: str = ""
+    principal: str = ""  # IAM principal ARN
+    request_id: str = ""
+
+
+def events_after(*, tenant: Tenant, filters: EventFilter, after_id: int | None, limit: int) -> list[SpendEvent]:
+    """Up to `limit` of the tenant's ledger rows that pass the filters, in id order, after `after_id`."""
+    queryset = ReportFilter(filters.start, filters.end).apply(SpendEvent.objects.filter(tenant=tenant))
+    if filters.record_kind:
+        queryset = queryset.filter(record_kind=filters.record_kind)
+    if filters.model:
+        queryset = queryset.filter(Q(model_id=filters.model) | Q(model_id="", model_ref=filters.model))
+    for name, column in (("team", "team"), ("application", "application"), ("principal", "iam_principal"),
+                         ("request_id", "request_id")):  # fmt: skip
+        value = getattr(filters, name)
+        if value:
+            queryset = queryset.filter(**{column: value})
+    if after_id is not None:
+        queryset = queryset.filter(id__gt=after_id)
+    return list(queryset.order_by("id")[:limit])

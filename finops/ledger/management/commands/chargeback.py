@@ -6,13 +6,19 @@ from __future__ import annotations
 import csv
 import json
 from datetime import date
-from decimal import Decimal
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from connections.selectors import tenant_by_slug
-from finops.ledger.chargeback import TOKENS, ChargebackError, chargeback, validate_fields
+from finops.ledger.chargeback import (
+    TOKENS,
+    ChargebackError,
+    chargeback,
+    chargeback_json_rows,
+    plain_amount,
+    validate_fields,
+)
 from finops.ledger.services import ledger_reconcile
 
 
@@ -21,12 +27,6 @@ def _period(value: str) -> date:
         return date.fromisoformat(f"{value}-01")
     except ValueError as exc:
         raise CommandError(f"{value!r} is not a billing period: use YYYY-MM.") from exc
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return format(value.quantize(Decimal("0.0000000001")).normalize(), "f") if value else "0"
-    return value
 
 
 class Command(BaseCommand):
@@ -54,22 +54,14 @@ class Command(BaseCommand):
         rows, invoice = chargeback(tenant=tenant, period=period, fields=fields)
         columns = [*fields, "billed_cost_usd", "estimated_cost_usd", "requests", "requests_not_yet_billed", *TOKENS]
         if options["format"] == "json":
-            data = []
-            for row in rows:
-                item = {c: _plain(row[c]) for c in columns}
-                if row.get("unattributed"):
-                    item["unattributed"] = True
-                if row.get("shared"):
-                    item["shared"] = row["shared"]
-                data.append(item)
-            self.stdout.write(json.dumps(data, indent=2))
+            self.stdout.write(json.dumps(chargeback_json_rows(rows, fields), indent=2))
             return
         if options["format"] == "csv":
             writer = csv.writer(self.stdout, lineterminator="\n")
             writer.writerow([*columns, "unattributed", "shared"])
             for row in rows:
                 flags = ["true" if row.get("unattributed") else "", row.get("shared", "")]
-                writer.writerow([_plain(row[c]) for c in columns] + flags)
+                writer.writerow([plain_amount(row[c]) for c in columns] + flags)
             return
         for row in rows:
             if row.get("unattributed"):
