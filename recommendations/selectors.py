@@ -6,7 +6,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from connections.models import Tenant
 from finops.ledger.models import ModelCatalog, SpendEvent
@@ -113,3 +113,19 @@ def scope_daily_cost(*, tenant: Tenant, scope: dict[str, str], start: date, end:
         costs = list(rows.filter(record_kind=SpendEvent.RecordKind.BILLED_LINE).values_list("cost_usd", flat=True))
     days = (end - start).days + 1
     return (sum((c or Decimal(0) for c in costs), Decimal(0)) / days).quantize(Decimal("0.0001"))
+
+
+def recommendations_naming(
+    *, tenant: Tenant, matches: dict[str, list[str]], status: str = Recommendation.Status.OPEN
+) -> QuerySet[Recommendation]:
+    """Cards whose scope names one of the values under its key (e.g. {"iam_principal": [arn]}): the
+    recommendations of one principal, application, agent or model, for its page."""
+    condition = Q()
+    for key, values in matches.items():
+        if not key.isidentifier() or not values:  # the key becomes part of a JSON lookup
+            continue
+        condition |= Q(**{f"scope__{key}__in": list(values)})
+    if not condition:
+        return Recommendation.objects.none()
+    cards = Recommendation.objects.filter(condition, tenant=tenant)
+    return cards.filter(status=status) if status else cards

@@ -118,3 +118,44 @@ def figure_div(fig: go.Figure) -> SafeString:
     figure = fig.to_plotly_json()
     payload = to_json_plotly({"data": figure["data"], "layout": figure["layout"], "config": FIGURE_CONFIG})
     return format_html('<div class="plotly-figure" data-figure="{}"></div>', payload)
+
+
+OTHER_COLOUR = "#8c959f"
+PERIOD_TICKS = {"day": None, "week": None, "month": "%b %Y"}
+
+
+def _short(label: str) -> str:
+    return label if len(label) <= LABEL_MAX else "…" + label[-(LABEL_MAX - 1) :]
+
+
+def stacked_periods(
+    periods: list[str],
+    groups: Iterable[Mapping[str, Any]],
+    *,
+    drill_urls: Mapping[str, str],
+    title: str,
+    granularity: str = "day",
+) -> go.Figure:
+    """The explorer's chart: cost per period, one stacked bar trace per group ({"key", "label", "values"}).
+    Each point carries [drill URL, full label] as customdata: static/js/explorer.js follows the URL on a
+    click (an empty URL, as for "Other", goes nowhere)."""
+    fig = go.Figure()
+    for group in groups:
+        label = str(group["label"])
+        url = drill_urls.get(str(group["key"]), "")
+        fig.add_trace(
+            go.Bar(
+                name=_short(label),
+                x=periods,
+                y=[_money(v) for v in group["values"]],
+                customdata=[[url, label]] * len(periods),
+                marker={"color": OTHER_COLOUR} if group["key"] == "__other__" else {},
+                hovertemplate="%{customdata[1]}: $%{y:,.2f}<extra></extra>",
+            )
+        )
+    # Legend in rank order (biggest first), not Plotly's reversed order for stacks.
+    fig.update_layout(barmode="stack", showlegend=len(fig.data) > 1, legend_traceorder="normal")
+    fig.update_xaxes(type="date", tickformat=PERIOD_TICKS.get(granularity))
+    if granularity == "month":
+        fig.update_xaxes(dtick="M1")
+    return _layout(fig, title=title, height=400)

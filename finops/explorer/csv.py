@@ -13,7 +13,7 @@ import re
 from finops.explorer import formatting
 from finops.explorer.query import DIMENSIONS, ExplorerQuery
 from finops.explorer.selectors import Row, Series
-from finops.explorer.table import Column, columns, csv_value
+from finops.explorer.table import Column, columns, csv_value, flat
 
 TOTAL = "Total"
 
@@ -58,7 +58,7 @@ def table_line(row: Row, query: ExplorerQuery, cols: list[Column]) -> list[str]:
 
 def table_csv(rows: list[Row], total: Row, query: ExplorerQuery) -> str:
     """Every row of the query (not one page), then the total row."""
-    cols = columns(query)
+    cols = flat(columns(query))
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(table_header(query, cols))

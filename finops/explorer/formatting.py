@@ -63,10 +63,15 @@ def ratio(value: Decimal | None) -> str:
     return f"{_grouped(value, 2)}×"
 
 
+LATENCY_OPEN_MS = 300_000  # the lower edge of the open last latency bucket (finops.ledger.models.LATENCY_EDGES_MS)
+
+
 def approx_ms(value: Decimal | None) -> str:
-    """A latency from histogram buckets: approximate, and said so."""
+    """A latency from histogram buckets: approximate, and said so; the open last bucket only says "at least"."""
     if value is None:
         return NOT_APPLICABLE
+    if value >= LATENCY_OPEN_MS:
+        return f"≥{_grouped(Decimal(LATENCY_OPEN_MS), 0)} ms"
     return f"≈{_grouped(value, 0)} ms"
 
 
@@ -89,6 +94,15 @@ def compact(value: int | None) -> str:
         if abs(rounded) < 1000 or suffix == "B":
             return f"{rounded:,.{places}f}{suffix}"
     raise AssertionError("unreachable")
+
+
+def shorten(text: str, limit: int = 40) -> str:
+    """A long label (an ARN, a long tag) cut in the middle, keeping its start and its distinctive end; the page
+    puts the whole value in a tooltip."""
+    if len(text) <= limit:
+        return text
+    head = limit // 3
+    return f"{text[:head]}…{text[-(limit - head - 1) :]}"
 
 
 def plain(value: Decimal | int | None, *, min_places: int = 0) -> str:

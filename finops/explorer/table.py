@@ -6,7 +6,7 @@ writes every digit of it."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
@@ -28,12 +28,14 @@ class Column:
     value: Callable[[Row], Any]
     sort: str = ""  # the query's sort that orders by this column
     help: str = ""
+    sub: Column | None = None  # a second figure shown under this one on the page; its own column in the CSV
 
 
 @dataclass(frozen=True)
 class Cell:
     text: str
     title: str = ""
+    sub: str = ""  # the sub-column's figure, under the main one
 
 
 def _bill_rate(token_type: str) -> Callable[[Row], Decimal | None]:
@@ -49,49 +51,119 @@ def columns(query: ExplorerQuery) -> list[Column]:
     basis = query.basis
     cost_group = "Cost"
     out = [
-        Column("cost", f"Cost ({BASIS_SHORT[basis]})", f"Cost {basis} (USD)", "money", cost_group, lambda r: r.cost,
-               sort="cost", help=BASES[basis]),  # fmt: skip
+        Column(
+            "cost",
+            f"Cost ({BASIS_SHORT[basis]})",
+            f"Cost {basis} (USD)",
+            "money",
+            cost_group,
+            lambda r: r.cost,
+            sort="cost",
+            help=BASES[basis],
+        ),
     ]
     # The other bases beside it for comparison, never added to it.
     for other in ("billed", "estimated"):
         if other != basis:
             out.append(
-                Column(other, other.capitalize(), f"{other.capitalize()} (USD)", "money", cost_group,
-                       lambda r, o=other: r.sums.cost(o), help=BASES[other])  # fmt: skip
+                Column(
+                    other,
+                    other.capitalize(),
+                    f"{other.capitalize()} (USD)",
+                    "money",
+                    cost_group,
+                    lambda r, o=other: r.sums.cost(o),
+                    help=BASES[other],
+                )
             )
     out += [
         Column("share", "Share", "Share of total (%)", "percent", cost_group, lambda r: r.share_pct),
-        Column("requests", "Requests", "Requests", "count", "Usage", lambda r: r.sums.requests, sort="requests"),
+        Column(
+            "requests", "Requests", "Requests", "count", "Usage (tokens)", lambda r: r.sums.requests, sort="requests"
+        ),
     ]
+    # Each token type with, under it, what the bill charged per 1K of it (two figures, one column on the page,
+    # two in the CSV).
     out += [
-        Column(f"{t}_tokens", TOKEN_NAMES[t], f"{TOKEN_NAMES[t]} tokens", "tokens", "Tokens", _tokens(t),
-               sort="tokens" if t == "input" else "")  # fmt: skip
+        Column(
+            f"{t}_tokens",
+            TOKEN_NAMES[t],
+            f"{TOKEN_NAMES[t]} tokens",
+            "tokens",
+            "Tokens (billed $ per 1K)",
+            _tokens(t),
+            sort="tokens" if t == "input" else "",
+            sub=Column(
+                f"cost_per_1k_{t}",
+                "$/1K",
+                f"Billed per 1K {TOKEN_NAMES[t].lower()} tokens (USD)",
+                "unit_money",
+                "",
+                _bill_rate(t),
+                help=f"Billed dollars of {TOKEN_NAMES[t].lower()} token lines over their tokens",
+            ),
+        )
         for t in TOKEN_TYPES
     ]
     out.append(
-        Column("cost_per_1k", "Blended", "Cost per 1K tokens (USD)", "unit_money", "Cost per 1K tokens",
-               lambda r: r.unit.cost_per_1k_tokens, help="Cost on this basis over every token")  # fmt: skip
+        Column(
+            "cost_per_1k",
+            "Per 1K tokens",
+            "Cost per 1K tokens (USD)",
+            "unit_money",
+            "Unit economics",
+            lambda r: r.unit.cost_per_1k_tokens,
+            help="Cost on this basis over every token",
+        )
     )
     out += [
-        Column(f"cost_per_1k_{t}", TOKEN_NAMES[t], f"Billed per 1K {TOKEN_NAMES[t].lower()} tokens (USD)",
-               "unit_money", "Cost per 1K tokens", _bill_rate(t),
-               help=f"Billed dollars of {TOKEN_NAMES[t].lower()} token lines over their tokens (from the bill)")  # fmt: skip
-        for t in TOKEN_TYPES
-    ]
-    out += [
-        Column("cost_per_request", "Per request", "Cost per request (USD)", "unit_money", "Unit economics",
-               lambda r: r.unit.cost_per_request),  # fmt: skip
-        Column("cache_hit_rate", "Cache hit", "Cache-hit rate (%)", "rate", "Unit economics",
-               lambda r: r.unit.cache_hit_rate, help="Cache read ÷ (input + cache read)"),  # fmt: skip
-        Column("output_input", "Out/in", "Output/input ratio", "ratio", "Unit economics",
-               lambda r: r.unit.output_input_ratio),  # fmt: skip
+        Column(
+            "cost_per_request",
+            "Per request",
+            "Cost per request (USD)",
+            "unit_money",
+            "Unit economics",
+            lambda r: r.unit.cost_per_request,
+        ),
+        Column(
+            "cache_hit_rate",
+            "Cache hit",
+            "Cache-hit rate (%)",
+            "rate",
+            "Unit economics",
+            lambda r: r.unit.cache_hit_rate,
+            help="Cache read ÷ (input + cache read)",
+        ),
+        Column(
+            "output_input",
+            "Out/in",
+            "Output/input ratio",
+            "ratio",
+            "Unit economics",
+            lambda r: r.unit.output_input_ratio,
+        ),
         Column("error_rate", "Errors", "Error rate (%)", "rate", "Unit economics", lambda r: r.unit.error_rate),
-        Column("throttle_rate", "Throttled", "Throttle rate (%)", "rate", "Unit economics",
-               lambda r: r.unit.throttle_rate),  # fmt: skip
-        Column("latency_p50", "p50", "Latency p50 (ms, approximate)", "ms", "Latency ≈",
-               lambda r: r.unit.latency_p50_ms, help="Approximate: read from histogram buckets"),  # fmt: skip
-        Column("latency_p95", "p95", "Latency p95 (ms, approximate)", "ms", "Latency ≈",
-               lambda r: r.unit.latency_p95_ms, help="Approximate: read from histogram buckets"),  # fmt: skip
+        Column(
+            "throttle_rate", "Throttled", "Throttle rate (%)", "rate", "Unit economics", lambda r: r.unit.throttle_rate
+        ),
+        Column(
+            "latency_p50",
+            "p50 ms",
+            "Latency p50 (ms, approximate)",
+            "ms",
+            "Latency ≈",
+            lambda r: r.unit.latency_p50_ms,
+            help="Approximate: read from histogram buckets",
+        ),
+        Column(
+            "latency_p95",
+            "p95 ms",
+            "Latency p95 (ms, approximate)",
+            "ms",
+            "Latency ≈",
+            lambda r: r.unit.latency_p95_ms,
+            help="Approximate: read from histogram buckets",
+        ),
     ]
     return out
 
@@ -123,8 +195,8 @@ def display(kind: str, value: Any) -> Cell:
         return Cell(formatting.percent(value, fraction=True))
     if kind == "ratio":
         return Cell(formatting.ratio(value))
-    if kind == "ms":
-        return Cell(formatting.approx_ms(value))
+    if kind == "ms":  # the header says "ms"
+        return Cell(formatting.approx_ms(value).removesuffix(" ms"), "approximate: read from histogram buckets")
     raise ValueError(f"unknown column kind {kind!r}")
 
 
@@ -139,8 +211,19 @@ def csv_value(kind: str, value: Any) -> str:
     return formatting.plain(value)
 
 
+def flat(cols: list[Column]) -> list[Column]:
+    """The CSV's columns: each page column, then the figure shown under it."""
+    return [part for c in cols for part in ((c, c.sub) if c.sub else (c,))]
+
+
 def row_cells(row: Row, cols: list[Column]) -> list[Cell]:
-    return [display(c.kind, c.value(row)) for c in cols]
+    out = []
+    for c in cols:
+        cell = display(c.kind, c.value(row))
+        if c.sub is not None:
+            cell = replace(cell, sub=display(c.sub.kind, c.sub.value(row)).text)
+        out.append(cell)
+    return out
 
 
 def group_headers(query: ExplorerQuery) -> list[str]:
