@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 DEMO_DIR ?= var/demo-data
 HOST ?= 127.0.0.1:8000
 
-.PHONY: install chromium demo test fuzz lint format lock migrate clean
+.PHONY: install chromium demo test fuzz lint format lock migrate clean focus-validator focus-validator-lock
 
 $(STAMP): requirements.lock
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -40,7 +40,38 @@ chromium:
 	    || echo "Could not install Chromium: the browser tests will be skipped"; \
 	fi
 
+# The official FOCUS validator (tests/exports/test_focus_validator.py) needs Python 3.12: its own venv,
+# .venv-focus/, from its own lock with --require-hashes, like the main one. Python 3.12 is pyenv's newest
+# 3.12.x, else python3.12 on PATH (or FOCUS_PYTHON=...).
+FOCUS_VENV := .venv-focus
+FOCUS_LOCK := tools/focus-validator/requirements.lock
+FOCUS_STAMP := $(FOCUS_VENV)/.installed
+FOCUS_PYTHON ?= $(shell ls -d "$$(pyenv root 2>/dev/null || echo $$HOME/.pyenv)"/versions/3.12.*/bin/python 2>/dev/null | sort -V | tail -n 1)
+
+$(FOCUS_STAMP): $(FOCUS_LOCK)
+	@py="$(FOCUS_PYTHON)"; [ -n "$$py" ] || py="$$(command -v python3.12 || true)"; \
+	if [ -z "$$py" ] || ! "$$py" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 12))' 2>/dev/null; then \
+	  echo "focus-validator: no Python 3.12 found (pyenv install 3.12, python3.12 on PATH, or FOCUS_PYTHON=...)" >&2; \
+	  exit 1; \
+	fi; \
+	echo "Building $(FOCUS_VENV) for the FOCUS validator with $$py"; \
+	rm -rf $(FOCUS_VENV) && "$$py" -m venv $(FOCUS_VENV) && \
+	$(FOCUS_VENV)/bin/python -m pip install --quiet --upgrade pip && \
+	$(FOCUS_VENV)/bin/python -m pip install --quiet --require-hashes --no-deps -r $(FOCUS_LOCK) && \
+	touch $(FOCUS_STAMP)
+
+focus-validator: $(FOCUS_STAMP)
+
+# Regenerate the validator's lock after editing tools/focus-validator/requirements.in (needs network access to PyPI).
+focus-validator-lock:
+	@py="$(FOCUS_PYTHON)"; [ -n "$$py" ] || py="$$(command -v python3.12)"; \
+	"$$py" -m venv /tmp/finops-focus-lock-venv && /tmp/finops-focus-lock-venv/bin/pip install --quiet pip-tools && \
+	cd tools/focus-validator && /tmp/finops-focus-lock-venv/bin/pip-compile --quiet --generate-hashes --allow-unsafe \
+	  --no-emit-index-url --no-emit-find-links --strip-extras --output-file requirements.lock requirements.in
+
+# A validator venv that cannot be built does not stop the other tests: its tests then fail, saying why.
 test: install chromium
+	@$(MAKE) --no-print-directory focus-validator || echo "WARNING: the FOCUS validator venv could not be built; tests/exports/test_focus_validator.py will fail" >&2
 	SECRET_KEY=$${SECRET_KEY:-test-only-secret-key} $(PY) -m pytest $(PYTEST_ARGS)
 
 # Thousands of generated inputs for the importers: the property tests with the "fuzz" profile, then the
@@ -69,4 +100,4 @@ lock:
 	  --output-file requirements.lock pyproject.toml
 
 clean:
-	rm -rf $(VENV) var db.sqlite3
+	rm -rf $(VENV) $(FOCUS_VENV) var db.sqlite3

@@ -10,6 +10,7 @@ from ninja.security import django_auth
 from connections.api import router as connections_router
 from connections.api_auth import BearerToken, audit_token_writes, parameter_errors_text
 from finops.explorer.api import router as explorer_router
+from finops.exports.api import router as exports_router
 from finops.ledger.api import router as ledger_router
 from ingestion.api import router as sync_router
 from recommendations.api import router as recommendations_router
@@ -34,6 +35,7 @@ api = NinjaAPI(
 api.add_decorator(audit_token_writes)
 api.add_router("/ledger", ledger_router)
 api.add_router("/explore", explorer_router)
+api.add_router("/exports", exports_router)
 api.add_router("/recommendations", recommendations_router)
 api.add_router("/connections", connections_router)
 api.add_router("/connections", sync_router)  # /connections/{tenant}/sync: ingestion's data, ingestion's router

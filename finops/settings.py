@@ -93,6 +93,7 @@ INSTALLED_APPS = [
     "ingestion",
     "recommendations",
     "finops.explorer",
+    "finops.exports",
     "finops.dashboards",
     "finops.demo",
 ]
