@@ -93,9 +93,11 @@ def default_range(*, latest: date | None, today: date | None = None) -> tuple[da
     return end - timedelta(days=DEFAULT_DAYS - 1), end
 
 
-def _table_row(sums: Sums, label: str) -> dict[str, Any]:
+def _table_row(sums: Sums, label: str, key: str) -> dict[str, Any]:
+    """A top-table row; `key` is the group's value as the explorer filters on it (for the row's link)."""
     return {
         "label": label,
+        "key": key,
         "billed_cost_usd": sums.billed,
         "estimated_cost_usd": sums.estimated,
         "requests": sums.requests,
@@ -261,6 +263,9 @@ def overview(*, tenant: Tenant, start: date | None = None, end: date | None = No
             }
             for (day,), s in daily
         ],
-        top_models=[_table_row(s, _model_label(model_id, model_ref)) for (model_id, model_ref), s in models],
-        top_teams=[_table_row(s, team or UNTAGGED) for (team,), s in teams],
+        top_models=[
+            _table_row(s, _model_label(model_id, model_ref), model_id or model_ref)
+            for (model_id, model_ref), s in models
+        ],
+        top_teams=[_table_row(s, team or UNTAGGED, team) for (team,), s in teams],
     )
