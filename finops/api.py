@@ -7,6 +7,7 @@ from ninja import NinjaAPI, Swagger
 from ninja.errors import ValidationError
 from ninja.security import django_auth
 
+from budgets.api import router as budgets_router
 from connections.api import router as connections_router
 from connections.api_auth import BearerToken, audit_token_writes, parameter_errors_text
 from finops.explorer.api import router as explorer_router
@@ -37,6 +38,7 @@ api.add_router("/ledger", ledger_router)
 api.add_router("/explore", explorer_router)
 api.add_router("/exports", exports_router)
 api.add_router("/recommendations", recommendations_router)
+api.add_router("/budgets", budgets_router)
 api.add_router("/connections", connections_router)
 api.add_router("/connections", sync_router)  # /connections/{tenant}/sync: ingestion's data, ingestion's router
 

@@ -94,6 +94,7 @@ INSTALLED_APPS = [
     "recommendations",
     "finops.explorer",
     "finops.exports",
+    "budgets",
     "finops.dashboards",
     "finops.demo",
 ]

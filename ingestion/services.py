@@ -265,7 +265,8 @@ def _import_cur(
 
 def _reconcile(tenant: Tenant, periods: set[date], say: Progress) -> None:
     """Allocate the periods' billed usage to their requests again (their bills or requests changed), and
-    queue the recommenders for the tenant (the worker runs them; Q_CLUSTER["sync"] runs them here)."""
+    queue the recommenders and the budgets' evaluation for the tenant (the worker runs them; Q_CLUSTER["sync"]
+    runs them here)."""
     for result in ledger_reconcile(tenant=tenant, periods=periods):
         coverage = f"{result.coverage}%" if result.coverage is not None else "no billed token usage"
         say(f"    reconciled {result.period:%Y-%m}: requests explain {coverage} of the billed token usage")
@@ -278,6 +279,15 @@ def _reconcile(tenant: Tenant, periods: set[date], say: Progress) -> None:
             lambda: async_task(
                 "recommendations.tasks.recommend_tenant", tenant_id, task_name=f"recommend-{tenant_id}", sync=sync
             )
+        )
+    if periods and getattr(settings, "BUDGETS_AFTER_IMPORT", True):
+        from django_q.tasks import async_task
+
+        sync = bool(getattr(settings, "Q_CLUSTER", {}).get("sync", False))
+        tenant_id = tenant.pk
+        # New data moves actuals and forecasts: budgets alert now, not at tomorrow's daily run.
+        transaction.on_commit(
+            lambda: async_task("budgets.tasks.evaluate_tenant", tenant_id, task_name=f"budgets-{tenant_id}", sync=sync)
         )
 
 

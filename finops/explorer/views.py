@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.middleware import HtmxDetails
 
+from budgets.selectors import budgets_covering
 from connections.models import Tenant
 from connections.selectors import tenant_for_user, tenants_for_user
 from finops.dashboards import charts
@@ -220,8 +221,8 @@ def entity(request: HttpRequest, tenant_slug: str, dimension: str) -> HttpRespon
         "tops": tops,
         "trend_div": charts.figure_div(charts.daily_trend(found.daily)) if found.daily else "",
         "explore_link": _explore_url(tenant, explore_query.querystring(group_by=(next_dimension,), page=1)),
-        # wired by the budgets app: budgets whose scope covers this entity (name, amount, actual, forecast, link)
-        "budgets": [],
+        # budgets whose scope names this entity (name, amount, actual, forecast, link)
+        "budgets": budgets_covering(tenant=tenant, dimension=dimension, value=value),
         "presets": PRESETS,
         "bases": BASES,
     }

@@ -21,6 +21,12 @@ SCHEDULES: tuple[dict[str, Any], ...] = (
         "schedule_type": Schedule.DAILY,
         "repeats": -1,
     },
+    {
+        "name": "budgets-daily",
+        "func": "budgets.tasks.evaluate_all",
+        "schedule_type": Schedule.DAILY,
+        "repeats": -1,
+    },
 )
 
 

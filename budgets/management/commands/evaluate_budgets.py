@@ -1,0 +1,74 @@
+"""Evaluate a tenant's budgets now: actual to date, forecast, thresholds crossed, and the alerts this run sent."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from budgets.services import budgets_evaluate
+from connections.selectors import tenant_by_slug
+
+
+def _date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise CommandError(f"{value!r} is not a date: use YYYY-MM-DD.") from exc
+
+
+def _usd(value: str | None) -> str:
+    return "-" if value is None else f"${float(value):,.2f}"
+
+
+class Command(BaseCommand):
+    help = "Evaluate a tenant's budgets (actual, forecast, thresholds) and send the alerts not sent yet this period."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--tenant", required=True)
+        parser.add_argument("--as-of", type=_date, help="The day to evaluate on (default: today); YYYY-MM-DD.")
+        parser.add_argument("--format", choices=["table", "json"], default="table")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        tenant = tenant_by_slug(slug=options["tenant"])
+        if tenant is None:
+            raise CommandError(f"No tenant {options['tenant']!r}.")
+        as_of = options["as_of"]
+        if isinstance(as_of, str):  # call_command(as_of="YYYY-MM-DD") skips argparse's type
+            as_of = _date(as_of)
+        try:
+            rows = [e.as_dict() for e in budgets_evaluate(tenant, as_of=as_of)]
+        except ValueError as exc:
+            raise CommandError(str(exc)) from exc
+        if options["format"] == "json":
+            self.stdout.write(json.dumps(rows, indent=2))
+            return
+        if not rows:
+            self.stdout.write(f"{tenant.slug} has no budgets: create one with create_budget or on the budgets page.")
+            return
+        header = ("id", "budget", "period", "amount", "actual", "forecast (p10-p90)", "crossed", "sent")
+        table = [header]
+        for r in rows:
+            band = f"{_usd(r['forecast_usd'])} ({_usd(r['forecast_low_usd'])}-{_usd(r['forecast_high_usd'])})"
+            table.append(
+                (
+                    str(r["budget_id"]),
+                    r["name"],
+                    f"{r['period_start']}..{r['period_end']}",
+                    _usd(r["amount_usd"]),
+                    _usd(r["actual_usd"]),
+                    band if r["forecast_usd"] is not None else "no data yet",
+                    ", ".join(f"{t['kind']} {t['pct']}%" for t in r["thresholds_crossed"]) or "-",
+                    ", ".join(f"{a['kind']} {a['pct']}%" for a in r["alerts_sent"]) or "-",
+                )
+            )
+        widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+        for row in table:
+            self.stdout.write("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+        for r in rows:
+            for alert in r["alerts_sent"]:
+                for d in alert["deliveries"]:
+                    if not d["ok"]:
+                        self.stderr.write(f"alert delivery failed: {r['name']}: {d['channel']}: {d['error']}")
