@@ -13,7 +13,8 @@ from django.db import connection
 from django.db.models import Q, Sum
 
 from connections.models import AwsConnection, MemberAccount, Tenant
-from finops.exports.focus import LINE_FIELDS, Account, FocusContext
+from finops.exports.columns import LINE_FIELDS
+from finops.exports.focus import Account, FocusContext
 from finops.ledger.models import ModelCatalog, SpendDaily, SpendEvent
 
 BILLED = Q(record_kind=SpendEvent.RecordKind.BILLED_LINE, cost_basis=SpendEvent.CostBasis.BILLED)

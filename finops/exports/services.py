@@ -14,7 +14,8 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from connections.models import Tenant
 from connections.services import audit_log_record
 from finops.exports import selectors
-from finops.exports.focus import FOCUS_VERSION, focus_rows
+from finops.exports.columns import FOCUS_VERSION
+from finops.exports.focus import focus_rows
 from finops.exports.writers import FORMATS, ExportFormatError, write_rows
 
 

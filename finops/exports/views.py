@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET
 from connections.models import Tenant
 from connections.selectors import tenant_for_user, tenants_for_user
 from finops.exports import selectors
-from finops.exports.focus import FOCUS_VERSION
+from finops.exports.columns import FOCUS_VERSION
 from finops.exports.services import ExportBadRequest, ExportNotFound, export_filename, focus_export, parse_period
 from finops.exports.writers import CONTENT_TYPES, FORMATS
 

@@ -8,14 +8,14 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any, BinaryIO
 
-from finops.exports.focus import (
+from finops.exports.columns import (
     COLUMNS,
     CUSTOM_DECIMAL_COLUMNS,
     CUSTOM_INTEGER_COLUMNS,
     DATETIME_COLUMNS,
     DECIMAL_COLUMNS,
-    cell_text,
 )
+from finops.exports.focus import cell_text
 
 FORMATS = ("csv", "parquet")
 CONTENT_TYPES = {"csv": "text/csv; charset=utf-8", "parquet": "application/vnd.apache.parquet"}

@@ -14,7 +14,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from connections.models import AuditLog, AwsConnection, Tenant
-from finops.exports.focus import COLUMNS
+from finops.exports.columns import COLUMNS
 from finops.exports.selectors import billed_periods
 from finops.exports.services import ExportBadRequest, ExportNotFound, focus_export
 from finops.ledger.models import SpendEvent

@@ -9,9 +9,8 @@ from typing import Any
 
 import pytest
 
+from finops.exports.columns import COLUMNS, LINE_FIELDS
 from finops.exports.focus import (
-    COLUMNS,
-    LINE_FIELDS,
     Account,
     FocusContext,
     cell_text,

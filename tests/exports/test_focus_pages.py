@@ -13,7 +13,7 @@ from django.test import Client
 from django.urls import reverse
 
 from connections.models import AuditLog, Tenant
-from finops.exports.focus import COLUMNS
+from finops.exports.columns import COLUMNS
 from tests.exports.conftest import JUNE, SEPTEMBER, ledger_billed
 
 API = "/api/v1/exports/{slug}/focus"
