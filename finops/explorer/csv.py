@@ -61,11 +61,12 @@ def table_csv(rows: list[Row], total: Row, query: ExplorerQuery) -> str:
     cols = flat(columns(query))
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(table_header(query, cols))
-    for row in rows:
-        writer.writerow(table_line(row, query, cols))
-    # The total's first group column says "Total"; with no group-by the file is the total alone.
-    labels = [TOTAL, *[""] * (2 * len(query.group_by) - 1)] if query.group_by else []
+    writer.writerow(table_header(query, cols) if query.group_by else ["", *(c.csv_header for c in cols)])
+    if query.group_by:  # not grouped: the total line says it all
+        for row in rows:
+            writer.writerow(table_line(row, query, cols))
+    # The total's first column says "Total".
+    labels = [TOTAL, *[""] * (2 * len(query.group_by) - 1)] if query.group_by else [TOTAL]
     writer.writerow([*labels, *(csv_value(c.kind, c.value(total)) for c in cols)])
     return buffer.getvalue()
 

@@ -102,6 +102,7 @@ def test_unit_economics_of_the_total_row(viewer_client, ledger):
 
     rows, _ = table_rows(viewer_client.get(url(**params)).content.decode())
 
+    assert len(rows) == 1  # not grouped: the total row alone
     total = rows[-1]
     spent = sum((e["cost_usd"] or ZERO for e in requests), ZERO)
     calls = sum(e["requests"] for e in requests)
@@ -388,6 +389,13 @@ def test_the_chart_csv_has_a_line_per_period_and_a_column_per_group(viewer_clien
                 assert Decimal(value) == want.get((line["Period"], team), ZERO)
 
 
+def test_the_csv_of_a_view_that_is_not_grouped_is_its_total(viewer_client, ledger):
+    lines = list(csv.reader(io.StringIO(viewer_client.get(url(**RANGE, g="", format="csv")).content.decode())))
+
+    assert len(lines) == 2 and lines[1][0] == "Total"
+    assert Decimal(lines[1][1]) == sum(costs_by(ledger, "team", "billed").values(), ZERO)
+
+
 def test_a_csv_of_a_bad_view_is_refused_in_words(viewer_client, ledger):
     response = viewer_client.get(url(g="colour", format="csv"))
     assert response.status_code == 400 and b"Unknown group-by colour" in response.content
@@ -428,3 +436,20 @@ def test_staff_see_any_tenant(client, ledger, staff):
 
 def test_the_nav_links_to_the_explorer(viewer_client, ledger):
     assert 'href="/t/acme/explore/"' in viewer_client.get("/t/acme/").content.decode()
+
+
+def test_the_page_makes_as_many_queries_for_seven_groups_as_for_one(viewer_client, tenant):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    billed_line(tenant, cost="1.00", team="team-a", day=date(2026, 6, 3))
+    params = {"start": "2026-06-01", "end": "2026-06-30", "g": ["team", "model"]}
+    viewer_client.get(url(**params))  # sessions, caches
+    with CaptureQueriesContext(connection) as one:
+        assert viewer_client.get(url(**params)).status_code == 200
+    for i in range(6):
+        billed_line(tenant, cost=f"{i + 2}.00", team=f"team-{i}", model_id=f"model-{i}", day=date(2026, 6, 3 + i))
+    with CaptureQueriesContext(connection) as seven:
+        assert viewer_client.get(url(**params)).status_code == 200
+
+    assert len(seven) == len(one) <= 20, [q["sql"][:80] for q in seven.captured_queries]
