@@ -18,6 +18,7 @@ import csv
 import json
 import os
 import subprocess
+import tempfile
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -107,13 +108,16 @@ def missing_reason() -> str | None:
 
 
 def package_dir() -> Path:
-    out = subprocess.run(
-        [str(PYTHON), "-c", "import focus_validator, os; print(os.path.dirname(focus_validator.__file__))"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
+    # Importing focus_validator opens its log file in the working directory: not in the repository's.
+    with tempfile.TemporaryDirectory() as scratch:
+        out = subprocess.run(
+            [str(PYTHON), "-c", "import focus_validator, os; print(os.path.dirname(focus_validator.__file__))"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+            cwd=scratch,
+        )
     return Path(out.stdout.strip())
 
 
