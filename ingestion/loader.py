@@ -13,7 +13,13 @@ from typing import Any
 from django.db import connection, transaction
 
 from finops.ledger.models import SpendEvent
-from finops.ledger.rollups import max_event_id, rollup_add_inserted, rollup_rebuild
+from finops.ledger.rollups import (
+    max_event_id,
+    pg_returning_columns,
+    pg_rollup_insert_sql,
+    rollup_add_inserted,
+    rollup_rebuild,
+)
 
 STAGE_TABLE = "spend_events_stage"
 
@@ -61,15 +67,16 @@ def insert_events(
     ]
     if not prepared:
         return Loaded(duplicates=in_batch_duplicates)
+    # The daily rollup moves with the rows, in their transaction: on PostgreSQL in the INSERT statement
+    # itself, on SQLite from the rows inserted (ids above the highest before).
     with transaction.atomic():
-        after_id = max_event_id()
         if connection.vendor == "postgresql":
             result = _copy_insert(prepared, claim=claim)
         else:
+            after_id = max_event_id()
             result = _bulk_insert(prepared, tenant_id=tenant_id, import_run_id=import_run_id, claim=claim)  # SQLite
-        if result.inserted:
-            # The daily rollup moves with the rows, in their transaction.
-            rollup_add_inserted(tenant_id=tenant_id, import_run_id=import_run_id, after_id=after_id)
+            if result.inserted:
+                rollup_add_inserted(tenant_id=tenant_id, import_run_id=import_run_id, after_id=after_id)
     result.duplicates += in_batch_duplicates + len(prepared) - result.inserted - result.unchanged
     return result
 
@@ -159,22 +166,28 @@ def _copy_insert(prepared: list[dict[str, Any]], *, claim: bool) -> Loaded:
         with cursor.copy(f"COPY {STAGE_TABLE} ({names}) FROM STDIN") as copy:
             for row in prepared:
                 copy.write_row([_copy_value(row[attname]) for attname, _ in columns])
+        returning = pg_returning_columns()
         if claim:
             # xmax = 0 tells a fresh row from one taken over; rows this run already has are not returned.
+            # Only fresh rows go into the rollup: a row taken over is already counted there.
             cursor.execute(
-                f"INSERT INTO {table} ({names}) SELECT {names} FROM {STAGE_TABLE} "
+                f"WITH ins AS (INSERT INTO {table} ({names}) SELECT {names} FROM {STAGE_TABLE} "
                 f'ON CONFLICT ("tenant_id", "dedupe_key") DO UPDATE SET "import_run_id" = EXCLUDED."import_run_id" '
                 f'WHERE {table}."import_run_id" IS DISTINCT FROM EXCLUDED."import_run_id" '
-                "RETURNING (xmax = 0)"
+                f"RETURNING (xmax = 0) AS fresh, {returning}), "
+                f"rolled AS ({pg_rollup_insert_sql('ins e', q='e.', where='e.fresh', additive=True)}) "
+                "SELECT COUNT(*) FILTER (WHERE fresh), COUNT(*) FROM ins"
             )
-            fresh = [row[0] for row in cursor.fetchall()]
-            result = Loaded(inserted=sum(fresh), unchanged=len(fresh) - sum(fresh))
+            fresh, returned = cursor.fetchone()
+            result = Loaded(inserted=fresh, unchanged=returned - fresh)
         else:
             cursor.execute(
-                f"INSERT INTO {table} ({names}) SELECT {names} FROM {STAGE_TABLE} "
-                f'ON CONFLICT ("tenant_id", "dedupe_key") DO NOTHING'
+                f"WITH ins AS (INSERT INTO {table} ({names}) SELECT {names} FROM {STAGE_TABLE} "
+                f'ON CONFLICT ("tenant_id", "dedupe_key") DO NOTHING RETURNING {returning}), '
+                f"rolled AS ({pg_rollup_insert_sql('ins e', q='e.', additive=True)}) "
+                "SELECT COUNT(*) FROM ins"
             )
-            result = Loaded(inserted=cursor.rowcount)
+            result = Loaded(inserted=cursor.fetchone()[0])
         cursor.execute(f"TRUNCATE {STAGE_TABLE}")
     return result
 

@@ -232,6 +232,7 @@ def rollup_add_inserted(*, tenant_id: int, import_run_id: int | None, after_id: 
         _pg_insert_select(raw, additive=True)
     else:
         rollup_apply(tenant_id=tenant_id, added=_rows(raw))
+    # (The PostgreSQL loader does not call this: its INSERT feeds the rollup in the same statement.)
 
 
 def max_event_id() -> int:
@@ -284,71 +285,90 @@ def _rows(queryset: QuerySet[SpendEvent]) -> Iterator[dict[str, Any]]:
 # --- PostgreSQL: set-based ------------------------------------------------------------------------
 
 
-def _pg_key_sql() -> str:
+def _pg_key_sql(q: str) -> str:
+    """The dims_key of the row whose columns are qualified by `q` (e.g. `e.`)."""
     parts = []
     for name in DIMENSIONS:
         if name == "unpriced":
-            text = "(CASE WHEN e.unpriced THEN '1' ELSE '0' END)"
+            text = f"(CASE WHEN {q}unpriced THEN '1' ELSE '0' END)"
         elif name == "billing_period":
-            text = "to_char(e.billing_period, 'YYYY-MM-DD')"
+            text = f"to_char({q}billing_period, 'YYYY-MM-DD')"
         else:
-            text = f"COALESCE(e.\"{name}\", '')"
+            text = f"COALESCE({q}\"{name}\", '')"
         parts.append(f"length({text})::text || ':' || {text}")
     return "md5(" + " || ".join(parts) + ")"
 
 
-def _pg_measures_sql() -> list[tuple[str, str]]:
-    is_request = f"e.record_kind = '{SpendEvent.RecordKind.REQUEST}'"
-    ok_latency = f"{is_request} AND e.latency_ms IS NOT NULL AND e.error_code = ''"
-    throttled = " OR ".join(f"lower(e.error_code) LIKE '%%{m}%%'" for m in THROTTLE_MARKERS)
+def _pg_measures_sql(q: str) -> list[tuple[str, str]]:
+    is_request = f"{q}record_kind = '{SpendEvent.RecordKind.REQUEST}'"
+    ok_latency = f"{is_request} AND {q}latency_ms IS NOT NULL AND {q}error_code = ''"
+    throttled = " OR ".join(f"lower({q}error_code) LIKE '%%{m}%%'" for m in THROTTLE_MARKERS)
     measures = [
         ("events", "COUNT(*)"),
-        ("requests", "COALESCE(SUM(e.requests), 0)"),
-        *((c, f"COALESCE(SUM(e.{c}), 0)") for c in COUNTS[2:7]),
-        ("error_requests", "COALESCE(SUM(e.requests) FILTER (WHERE e.error_code <> ''), 0)"),
-        ("throttled_requests", f"COALESCE(SUM(e.requests) FILTER (WHERE e.error_code <> '' AND ({throttled})), 0)"),
+        ("requests", f"COALESCE(SUM({q}requests), 0)"),
+        *((c, f"COALESCE(SUM({q}{c}), 0)") for c in COUNTS[2:7]),
+        ("error_requests", f"COALESCE(SUM({q}requests) FILTER (WHERE {q}error_code <> ''), 0)"),
+        (
+            "throttled_requests",
+            f"COALESCE(SUM({q}requests) FILTER (WHERE {q}error_code <> '' AND ({throttled})), 0)",
+        ),
         ("latency_count", f"COUNT(*) FILTER (WHERE {ok_latency})"),
-        ("latency_sum_ms", f"COALESCE(SUM(e.latency_ms) FILTER (WHERE {ok_latency}), 0)"),
+        ("latency_sum_ms", f"COALESCE(SUM({q}latency_ms) FILTER (WHERE {ok_latency}), 0)"),
     ]
     lower = None
     for index, name in enumerate(LATENCY_BUCKETS):
         bounds = []
         if lower is not None:
-            bounds.append(f"e.latency_ms >= {lower}")
+            bounds.append(f"{q}latency_ms >= {lower}")
         if index < len(LATENCY_EDGES_MS):
-            bounds.append(f"e.latency_ms < {LATENCY_EDGES_MS[index]}")
+            bounds.append(f"{q}latency_ms < {LATENCY_EDGES_MS[index]}")
             lower = LATENCY_EDGES_MS[index]
         measures.append((name, f"COUNT(*) FILTER (WHERE {' AND '.join([ok_latency, *bounds])})"))
     measures += [
-        ("cost_usd", "COALESCE(SUM(e.cost_usd), 0)"),
-        ("list_cost_usd", "COALESCE(SUM(e.list_cost_usd), 0)"),
-        ("allocated_cost_usd", "COALESCE(SUM(e.allocated_cost_usd), 0)"),
-        ("catalog_cost_usd", "COALESCE(SUM(e.catalog_cost_usd), 0)"),
-        ("catalog_billed_usd", "COALESCE(SUM(e.cost_usd) FILTER (WHERE e.catalog_cost_usd IS NOT NULL), 0)"),
+        ("cost_usd", f"COALESCE(SUM({q}cost_usd), 0)"),
+        ("list_cost_usd", f"COALESCE(SUM({q}list_cost_usd), 0)"),
+        ("allocated_cost_usd", f"COALESCE(SUM({q}allocated_cost_usd), 0)"),
+        ("catalog_cost_usd", f"COALESCE(SUM({q}catalog_cost_usd), 0)"),
+        ("catalog_billed_usd", f"COALESCE(SUM({q}cost_usd) FILTER (WHERE {q}catalog_cost_usd IS NOT NULL), 0)"),
     ]
     return measures
 
 
-def _pg_insert_select(raw: QuerySet[SpendEvent], *, additive: bool) -> None:
-    """INSERT INTO the rollup the raw rows of `raw` (a filtered queryset), grouped into cells; with
-    `additive`, a cell that exists gets the sums added."""
-    ids_sql, params = raw.values("id").query.sql_with_params()
-    dims = ", ".join(f'e."{d}"' for d in DIMENSIONS)
-    measures = _pg_measures_sql()
+def pg_rollup_insert_sql(source: str, *, q: str, where: str = "", additive: bool) -> str:
+    """INSERT INTO the rollup the rows of `source` (a table or a CTE; columns qualified by `q`), grouped
+    into cells; with `additive`, an existing cell gets the sums added. One scan of `source`, no join, so
+    the plan does not depend on the planner's row estimates (a freshly loaded table has none)."""
+    dims = ", ".join(f'{q}"{d}"' for d in DIMENSIONS)
+    measures = _pg_measures_sql(q)
     columns = ["tenant_id", "usage_date", "dims_key", *DIMENSIONS, *(name for name, _ in measures)]
-    select = ", ".join(["e.tenant_id", "e.usage_date", "k.dims_key", *(f'e."{d}"' for d in DIMENSIONS)])
+    select = ", ".join([f"{q}tenant_id", f"{q}usage_date", "k.dims_key", dims])
     aggregates = ", ".join(expr for _, expr in measures)
     table = SpendDaily._meta.db_table
     sql = (
         f"INSERT INTO {table} ({', '.join(columns)}) "
         f"SELECT {select}, {aggregates} "
-        f"FROM {SpendEvent._meta.db_table} e CROSS JOIN LATERAL (SELECT {_pg_key_sql()} AS dims_key) k "
-        f"WHERE e.id IN ({ids_sql}) "
-        f"GROUP BY e.tenant_id, e.usage_date, k.dims_key, {dims}"
+        f"FROM {source} CROSS JOIN LATERAL (SELECT {_pg_key_sql(q)} AS dims_key) k "
+        f"{f'WHERE {where} ' if where else ''}"
+        f"GROUP BY {q}tenant_id, {q}usage_date, k.dims_key, {dims}"
     )
     if additive:
         updates = ", ".join(f"{name} = {table}.{name} + EXCLUDED.{name}" for name, _ in measures)
         sql += f" ON CONFLICT (tenant_id, usage_date, dims_key) DO UPDATE SET {updates}"
+    return sql
+
+
+def pg_returning_columns() -> str:
+    """What a ledger INSERT ... RETURNING hands to `pg_rollup_insert_sql`."""
+    return ", ".join(f'"{name}"' for name in ("tenant_id", *RAW_FIELDS))
+
+
+def _pg_insert_select(raw: QuerySet[SpendEvent], *, additive: bool) -> None:
+    """The raw rows of a filtered queryset into the rollup (its WHERE applied to the ledger table)."""
+    query = raw.query
+    compiler = query.get_compiler(using=raw.db)
+    where, params = compiler.compile(query.where) if query.where else ("", [])
+    table = SpendEvent._meta.db_table
+    sql = pg_rollup_insert_sql(f'"{table}"', q=f'"{table}".', where=where, additive=additive)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
 

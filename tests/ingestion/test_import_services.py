@@ -320,8 +320,13 @@ def test_postgresql_loads_through_copy_into_the_staging_table(tenant: Tenant) ->
         logs = import_invocation_logs(tenant=tenant, paths=[mf.LOGS_JSONL])
 
     statements = [q["sql"] for q in captured.captured_queries]
-    staged = [s for s in statements if s.startswith("INSERT INTO ai_spend_events") and "spend_events_stage" in s]
-    assert len(staged) == 2  # one batch per import
+    staged = [
+        s
+        for s in statements
+        if s.startswith("WITH ins AS (INSERT INTO ai_spend_events") and "FROM spend_events_stage" in s
+    ]
+    assert len(staged) == 2  # one batch per import, feeding the daily rollup in the same statement
+    assert all("INSERT INTO ai_spend_daily" in s for s in staged)
     assert any(s.startswith("CREATE TEMP TABLE IF NOT EXISTS spend_events_stage") for s in statements)
     assert not any(s.startswith('INSERT INTO "ai_spend_events"') for s in statements)  # no ORM bulk insert
     assert (cur.rows_loaded, logs.rows_loaded) == (JUNE_ROWS, 8)
