@@ -227,11 +227,11 @@ def overview(*, tenant: Tenant, start: date | None = None, end: date | None = No
         return Overview(start=start, end=end, has_data=False)
 
     cells = _cells(tenant, start, end)
-    daily = sorted(aggregate(cells, {"day": F("usage_date")}).items())
-    models = _top(aggregate(cells, {"model_id": F("model_id"), "model_ref": F("model_ref")}))
-    teams = _top(aggregate(cells, {"team": F("team")}))
+    daily = sorted(aggregate(cells, {"day": F("usage_date")}, detail=False).items())
+    models = _top(aggregate(cells, {"model_id": F("model_id"), "model_ref": F("model_ref")}, detail=False))
+    teams = _top(aggregate(cells, {"team": F("team")}, detail=False))
     breakdown = billed_breakdown(
-        aggregate(cells, {"line_item_type": F("line_item_type"), "usage_category": F("usage_category")})
+        aggregate(cells, {"line_item_type": F("line_item_type"), "usage_category": F("usage_category")}, detail=False)
     )
     unpriced_requests, unpriced_tokens, unpriced_models = unpriced_summary(tenant=tenant, start=start, end=end)
     unparsed_lines, unparsed_cost, list_comparison = bill_checks(tenant=tenant, start=start, end=end)

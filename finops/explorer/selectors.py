@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection
-from django.db.models import Case, CharField, F, Max, Min, Q, QuerySet, Sum, When
+from django.db.models import Case, CharField, DecimalField, F, Max, Min, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import TruncMonth, TruncWeek
 
 from connections.models import Tenant
@@ -198,7 +198,9 @@ def cells(tenant: Tenant, query: ExplorerQuery, *, start: date | None = None, en
     return qs
 
 
-def _pg_aggregates() -> dict[str, Any]:
+def _pg_aggregates(detail: bool = True) -> dict[str, Any]:
+    """The sums to compute; without `detail` only money, requests and tokens (the overview's and the
+    chart's needs), which is several times fewer aggregates per cell."""
     request, bill = Q(record_kind=REQUEST), Q(record_kind=BILL_LINE)
     out: dict[str, Any] = {
         "s_billed": Sum("cost_usd", filter=Q(cost_basis=BILLED)),
@@ -212,20 +214,71 @@ def _pg_aggregates() -> dict[str, Any]:
         "s_request_rows": Sum("events", filter=request),
         "s_requests": Sum("requests"),
         "s_unpriced": Sum("requests", filter=request & Q(unpriced=True)),
-        "s_error_requests": Sum("error_requests"),
-        "s_throttled_requests": Sum("throttled_requests"),
-        "s_latency_count": Sum("latency_count"),
-        "s_latency_sum_ms": Sum("latency_sum_ms"),
     }
     for t in TOKEN_TYPES:
         column = f"{t}_tokens"
         out[f"s_req_{t}"] = Sum(column, filter=request)
         out[f"s_bill_{t}"] = Sum(column, filter=~request)
+    if not detail:
+        return out
+    out.update(
+        s_error_requests=Sum("error_requests"),
+        s_throttled_requests=Sum("throttled_requests"),
+        s_latency_count=Sum("latency_count"),
+        s_latency_sum_ms=Sum("latency_sum_ms"),
+    )
+    for t in TOKEN_TYPES:
+        column = f"{t}_tokens"
         out[f"s_btc_{t}"] = Sum("cost_usd", filter=bill & Q(token_type=t))
         out[f"s_btt_{t}"] = Sum(column, filter=bill & Q(token_type=t))
     for name in LATENCY_BUCKETS:
         out[f"s_{name}"] = Sum(name)
     return out
+
+
+def cost_expression(basis: str) -> Any:
+    """One cell's dollars on a basis, as a database expression (for cost-only aggregates)."""
+    if basis == "allocated":
+        return Case(
+            When(record_kind=REQUEST, then=F("allocated_cost_usd")),
+            When(record_kind=BILL_LINE, then=F("cost_usd") - F("allocated_cost_usd")),
+            default=Value(ZERO),
+            output_field=DecimalField(max_digits=28, decimal_places=10),
+        )
+    return Case(
+        When(cost_basis=basis, then=F("cost_usd")),
+        default=Value(ZERO),
+        output_field=DecimalField(max_digits=28, decimal_places=10),
+    )
+
+
+def aggregate_cost(qs: QuerySet, groups: dict[str, Any], basis: str) -> dict[tuple[Any, ...], Decimal]:
+    """Dollars per group on one basis: a single sum per group (charts, budgets, pickers)."""
+    keys = [f"k_{n}" for n in groups]
+    annotated = qs.annotate(**{f"k_{n}": e for n, e in groups.items()})
+    out: dict[tuple[Any, ...], Decimal] = {}
+    if connection.vendor == "postgresql":
+        for row in annotated.values(*keys).annotate(s_cost=Sum(cost_expression(basis))).order_by():
+            out[tuple(_plain(row[k]) for k in keys)] = row["s_cost"] or ZERO
+        return out
+    for cell in annotated.values(*keys, "record_kind", "cost_basis", "cost_usd", "allocated_cost_usd").iterator(
+        chunk_size=5000
+    ):
+        key = tuple(_plain(cell[k]) for k in keys)
+        out[key] = out.get(key, ZERO) + _cell_cost(cell, basis)
+    return out
+
+
+def _cell_cost(cell: dict[str, Any], basis: str) -> Decimal:
+    cost = cell["cost_usd"] or ZERO
+    if basis == "allocated":
+        allocated = cell["allocated_cost_usd"] or ZERO
+        return (
+            allocated
+            if cell["record_kind"] == REQUEST
+            else (cost - allocated if cell["record_kind"] == BILL_LINE else ZERO)
+        )
+    return cost if cell["cost_basis"] == basis else ZERO
 
 
 def _pg_sums(row: dict[str, Any]) -> Sums:
@@ -295,17 +348,18 @@ def _cell_sums(cell: dict[str, Any]) -> Sums:
     return s
 
 
-def aggregate(qs: QuerySet, groups: dict[str, Any]) -> dict[tuple[Any, ...], Sums]:
-    """Sums per group: `groups` maps an alias to an expression (empty: one total under key ())."""
+def aggregate(qs: QuerySet, groups: dict[str, Any], *, detail: bool = True) -> dict[tuple[Any, ...], Sums]:
+    """Sums per group: `groups` maps an alias to an expression (empty: one total under key ()). Without
+    `detail`, only money, requests and tokens are summed (error, latency and per-type figures stay 0)."""
     names = list(groups)
     annotated = qs.annotate(**{f"k_{n}": e for n, e in groups.items()}) if groups else qs
     keys = [f"k_{n}" for n in names]
     out: dict[tuple[Any, ...], Sums] = {}
     if connection.vendor == "postgresql":
         rows = (
-            annotated.values(*keys).annotate(**_pg_aggregates()).order_by()
+            annotated.values(*keys).annotate(**_pg_aggregates(detail)).order_by()
             if keys
-            else [annotated.aggregate(**_pg_aggregates())]
+            else [annotated.aggregate(**_pg_aggregates(detail))]
         )
         for row in rows:
             if not keys and not row.get("s_events"):
@@ -411,12 +465,13 @@ class Explored:
 
 def data_dates(tenant: Tenant) -> dict[str, date | None]:
     """The latest usage date overall, billed and estimated."""
-    qs = SpendDaily.objects.filter(tenant=tenant)
-    return qs.aggregate(
-        latest=Max("usage_date"),
-        billed=Max("usage_date", filter=Q(cost_basis=BILLED)),
-        estimated=Max("usage_date", filter=Q(cost_basis=ESTIMATED)),
-    )
+    qs = SpendDaily.objects.filter(tenant=tenant).order_by("-usage_date").values_list("usage_date", flat=True)
+    # Each walks the (tenant, usage_date) index backwards to its first match: no scan of the whole rollup.
+    return {
+        "latest": qs.first(),
+        "billed": qs.filter(cost_basis=BILLED).first(),
+        "estimated": qs.filter(cost_basis=ESTIMATED).first(),
+    }
 
 
 def latest_usage_date(tenant: Tenant) -> date | None:
@@ -479,21 +534,21 @@ def series(tenant: Tenant, query: ExplorerQuery, *, top: int = CHART_GROUPS) -> 
     groups: dict[str, Any] = {"period": period_expression(query.granularity)}
     if stack:
         groups["stack"] = group_expression(stack)
-    grouped = aggregate(cells(tenant, query), groups)
+    grouped = aggregate_cost(cells(tenant, query), groups, query.basis)
     periods = _periods(query)
     if not stack:
-        values = {period: s.cost(query.basis) for (period,), s in grouped.items()}
+        values = {period: cost for (period,), cost in grouped.items()}
         return Series(periods, [{"key": "", "label": "Total", "values": [values.get(p, ZERO) for p in periods]}])
     totals: dict[str, Decimal] = {}
-    for (_, key), s in grouped.items():
-        totals[key] = totals.get(key, ZERO) + s.cost(query.basis)
+    for (_, key), cost in grouped.items():
+        totals[key] = totals.get(key, ZERO) + cost
     ranked = sorted(totals, key=lambda k: (-totals[k], str(k)))
     shown = ranked[:top] if len(ranked) > top + 1 else ranked
     names = model_names()
     by_group: dict[str, dict[str, Decimal]] = {k: {} for k in [*shown, OTHER]}
-    for (period, key), s in grouped.items():
+    for (period, key), cost in grouped.items():
         bucket = by_group[key if key in by_group else OTHER]
-        bucket[period] = bucket.get(period, ZERO) + s.cost(query.basis)
+        bucket[period] = bucket.get(period, ZERO) + cost
     out = [
         {"key": k, "label": label(stack, k, names=names), "values": [by_group[k].get(p, ZERO) for p in periods]}
         for k in shown
@@ -539,8 +594,8 @@ def explore(tenant: Tenant, query: ExplorerQuery) -> Explored:
 
 def daily_costs(tenant: Tenant, query: ExplorerQuery, *, start: date, end: date) -> dict[date, Decimal]:
     """Cost per day on the query's basis, filters applied, over [start, end] (budgets, forecasts)."""
-    grouped = aggregate(cells(tenant, query, start=start, end=end), {"day": F("usage_date")})
-    return {date.fromisoformat(day): s.cost(query.basis) for (day,), s in grouped.items()}
+    grouped = aggregate_cost(cells(tenant, query, start=start, end=end), {"day": F("usage_date")}, query.basis)
+    return {date.fromisoformat(day): cost for (day,), cost in grouped.items()}
 
 
 def totals(tenant: Tenant, query: ExplorerQuery) -> Sums:
@@ -549,8 +604,8 @@ def totals(tenant: Tenant, query: ExplorerQuery) -> Sums:
 
 def dimension_values(tenant: Tenant, query: ExplorerQuery, dimension: str, *, limit: int = 200) -> list[str]:
     """The values a dimension takes in the query's range (for filter pickers), largest spend first."""
-    grouped = aggregate(cells(tenant, query), {"v": group_expression(dimension)})
-    ranked = sorted(grouped, key=lambda k: (-grouped[k].cost(query.basis), -grouped[k].requests, str(k[0])))
+    grouped = aggregate_cost(cells(tenant, query), {"v": group_expression(dimension)}, query.basis)
+    ranked = sorted(grouped, key=lambda k: (-grouped[k], str(k[0])))
     return [str(k[0]) for k in ranked[:limit]]
 
 

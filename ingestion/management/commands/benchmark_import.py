@@ -17,7 +17,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import connection
 
 from connections.models import Tenant
-from finops.ledger.models import SpendEvent
+from finops.ledger.models import SpendDaily, SpendEvent
 from ingestion.services import import_cur, import_invocation_logs
 
 CUR_COLUMNS = [
@@ -146,5 +146,6 @@ class Command(BaseCommand):
                 )
         if not options["keep"]:
             SpendEvent.objects.filter(tenant=tenant).delete()
+            SpendDaily.objects.filter(tenant=tenant).delete()
             tenant.import_runs.all().delete()
             say("Benchmark rows deleted (the tenant and its audit entries stay, as the audit log is append-only).")
