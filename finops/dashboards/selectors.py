@@ -111,8 +111,9 @@ def _top(grouped: dict[tuple[Any, ...], Sums], n: int = TOP_N) -> list[tuple[tup
     return sorted(grouped.items(), key=lambda item: (-item[1].billed, -item[1].estimated, item[0]))[:n]
 
 
-def _model_label(model_id: str, model_ref: str) -> str:
-    return model_id or model_ref or UNKNOWN_MODEL
+def _model_label(model_id: str, model_ref: str, names: dict[str, str]) -> str:
+    """The catalog's name for a resolved model (as the explorer shows it), else the reference as delivered."""
+    return names.get(model_id) or model_id or model_ref or UNKNOWN_MODEL
 
 
 def unpriced_action(row: dict[str, Any]) -> tuple[str, str]:
@@ -227,6 +228,7 @@ def overview(*, tenant: Tenant, start: date | None = None, end: date | None = No
         return Overview(start=start, end=end, has_data=False)
 
     cells = _cells(tenant, start, end)
+    names = explorer.model_names()
     daily = sorted(aggregate(cells, {"day": F("usage_date")}, detail=False).items())
     models = _top(aggregate(cells, {"model_id": F("model_id"), "model_ref": F("model_ref")}, detail=False))
     teams = _top(aggregate(cells, {"team": F("team")}, detail=False))
@@ -264,7 +266,7 @@ def overview(*, tenant: Tenant, start: date | None = None, end: date | None = No
             for (day,), s in daily
         ],
         top_models=[
-            _table_row(s, _model_label(model_id, model_ref), model_id or model_ref)
+            _table_row(s, _model_label(model_id, model_ref, names), model_id or model_ref)
             for (model_id, model_ref), s in models
         ],
         top_teams=[_table_row(s, team or UNTAGGED, team) for (team,), s in teams],

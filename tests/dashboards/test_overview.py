@@ -130,6 +130,21 @@ def test_it_lists_top_models_and_teams_with_untagged_spend_labelled(client, tena
     assert "(untagged)" in response.content.decode()
 
 
+def test_top_models_carry_the_catalogs_names(client, tenant, viewer):
+    from finops.ledger.models import ModelCatalog
+
+    known = ModelCatalog.objects.get(model_id="anthropic.claude-opus-4-6-v1")
+    spend(tenant, basis="billed", cost="3.00", model_id=known.model_id)
+    spend(tenant, basis="billed", cost="1.00", model_id="", model_ref="acme.custom-model")
+
+    page = login(client, viewer).get(url()).context["overview"]
+
+    assert [(m["label"], m["key"]) for m in page.top_models] == [
+        (known.name, known.model_id),
+        ("acme.custom-model", "acme.custom-model"),
+    ]
+
+
 def test_it_defaults_to_the_last_30_days_that_have_data(client, tenant, viewer):
     spend(tenant, day=LATEST, cost="1.00")
     spend(tenant, day=LATEST - timedelta(days=29), cost="2.00")  # first day of the window
