@@ -9,12 +9,13 @@ header by itself."""
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.http import Http404, HttpRequest
+from django.http import Http404, HttpRequest, JsonResponse
 from ninja import Schema
 from ninja.errors import HttpError
 from ninja.security import HttpBearer
@@ -127,6 +128,42 @@ def audit_token_writes(view: Callable[..., Any]) -> Callable[..., Any]:
             _audit_write(request, token, kwargs, _status_of_error(exc))
             raise
         return result
+
+    return wrapper
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+def refuse_nul_characters(run: Callable[..., Any]) -> Callable[..., Any]:
+    """Wraps every operation before its parameters are read (NinjaAPI.add_decorator, mode "view"): a NUL character
+    in the path, the query string or a JSON body is a 400. PostgreSQL cannot store or even compare text holding
+    one, so it would otherwise be a server error; no real value has one."""
+
+    @functools.wraps(run)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        found = (
+            "\x00" in request.path
+            or _has_nul(kwargs)
+            or any(_has_nul(k) or _has_nul(request.GET.getlist(k)) for k in request.GET)
+        )
+        if not found and request.body and "json" in request.content_type:
+            try:
+                found = _has_nul(json.loads(request.body))
+            except ValueError:
+                found = False  # not JSON: ninja answers that itself
+        if found:
+            # Answered here: this runs outside the operation, where ninja turns HttpError into a response.
+            detail = {"detail": "A parameter holds a NUL character (\\x00); no stored value has one."}
+            return JsonResponse(detail, status=400)
+        return run(request, *args, **kwargs)
 
     return wrapper
 

@@ -9,7 +9,7 @@ from ninja.security import django_auth
 
 from budgets.api import router as budgets_router
 from connections.api import router as connections_router
-from connections.api_auth import BearerToken, audit_token_writes, parameter_errors_text
+from connections.api_auth import BearerToken, audit_token_writes, parameter_errors_text, refuse_nul_characters
 from finops.explorer.api import router as explorer_router
 from finops.exports.api import router as exports_router
 from finops.ledger.api import router as ledger_router
@@ -34,6 +34,7 @@ api = NinjaAPI(
     urls_namespace="api-v1",
 )
 api.add_decorator(audit_token_writes)
+api.add_decorator(refuse_nul_characters, mode="view")
 api.add_router("/ledger", ledger_router)
 api.add_router("/explore", explorer_router)
 api.add_router("/exports", exports_router)

@@ -8,6 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from django.db.models import F
 from django.http import Http404, HttpRequest
 from ninja import Field, Query, Router, Schema
 from ninja.errors import HttpError
@@ -87,7 +88,10 @@ def card_list(request: HttpRequest, tenant_slug: str, query: Query[CardQuery]) -
     if query.status and query.status not in Recommendation.Status.values:
         raise HttpError(400, f"status={query.status!r}: use one of {', '.join(Recommendation.Status.values)}.")
     cards = selectors.recommendations_for(tenant=tenant, kind=query.kind or "", status=query.status or "")
-    cards = cards.order_by("-monthly_savings_usd", "-monthly_impact_usd", "-id")
+    # Nulls last on both databases (PostgreSQL puts them first in a descending order by default).
+    cards = cards.order_by(
+        F("monthly_savings_usd").desc(nulls_last=True), F("monthly_impact_usd").desc(nulls_last=True), "-id"
+    )
     pagination, first, last = paginate(cards.count(), query.page, query.page_size)
     return {"items": list(cards[first:last]), "pagination": pagination}
 

@@ -46,9 +46,13 @@ class ExplorerParams(Schema):
     """Documents the explorer's parameters; the values are read from the query string by parse_query."""
 
     preset: str | None = Field(None, description=f"One of {', '.join(PRESETS)} (default 30d), or send start/end.")
-    start: str | None = Field(None, description="YYYY-MM-DD, inclusive.")
-    end: str | None = Field(None, description="YYYY-MM-DD, inclusive (default: the latest day with data).")
-    g: list[str] | None = Field(None, description=f"Group by (repeat, at most 2): {', '.join(DIMENSIONS)}.")
+    start: str | None = Field(None, description="YYYY-MM-DD, inclusive.", examples=["2026-06-01"])
+    end: str | None = Field(
+        None, description="YYYY-MM-DD, inclusive (default: the latest day with data).", examples=["2026-06-30"]
+    )
+    g: list[str] | None = Field(
+        None, description=f"Group by (repeat, at most 2): {', '.join(DIMENSIONS)}.", examples=[["team", "model"]]
+    )
     gran: str | None = Field(None, description=f"Chart granularity: {', '.join(GRANULARITIES)}.")
     basis: str | None = Field(None, description=f"Cost basis: {', '.join(BASES)} (never added together).")
     sort: str | None = Field(None, description=f"{', '.join(SORTS)}.")

@@ -99,9 +99,9 @@ def _day(raw: str | None, name: str) -> date | None:
 
 
 class EventQuery(Schema):
-    start: str | None = Field(None, description="First usage date, YYYY-MM-DD (inclusive).")
-    end: str | None = Field(None, description="Last usage date, YYYY-MM-DD (inclusive).")
-    record_kind: str | None = Field(None, description="request, billed_line or metric.")
+    start: str | None = Field(None, description="First usage date, YYYY-MM-DD (inclusive).", examples=["2026-06-01"])
+    end: str | None = Field(None, description="Last usage date, YYYY-MM-DD (inclusive).", examples=["2026-06-30"])
+    record_kind: str | None = Field(None, description="request, billed_line or metric.", examples=["request"])
     model: str | None = Field(None, description="Canonical model id (or the model as delivered when unresolved).")
     team: str | None = None
     application: str | None = None
@@ -210,8 +210,10 @@ def events(request: HttpRequest, tenant_slug: str, query: Query[EventQuery]) -> 
 
 
 class ChargebackQuery(Schema):
-    period: str = Field(description="Billing period, YYYY-MM.")
-    group_by: str = Field("team", description=f"Comma-separated, from: {', '.join(CHARGEBACK_FIELDS)}.")
+    period: str = Field(description="Billing period, YYYY-MM.", examples=["2026-06"])
+    group_by: str = Field(
+        "team", description=f"Comma-separated, from: {', '.join(CHARGEBACK_FIELDS)}.", examples=["team,user_id"]
+    )
     page: int = Field(1, ge=1)
     page_size: int = Field(500, ge=1, le=5000)
 

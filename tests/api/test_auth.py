@@ -146,3 +146,23 @@ def test_session_writes_need_the_csrf_token_and_bearer_writes_do_not(analyst, ca
 
     script = Client(enforce_csrf_checks=True)
     assert script.post(url, **bearer(token_for(analyst))).status_code == 200
+
+
+def test_a_nul_character_anywhere_is_a_400_not_a_server_error(client: Client, analyst, card) -> None:  # noqa: ANN001
+    # PostgreSQL cannot store or compare text with a NUL: the schemathesis run found it (tests/test_api_schemathesis.py)
+    token = token_for(analyst)
+    dismiss = f"/api/v1/recommendations/acme/{card.pk}/dismiss"
+
+    responses = [
+        client.get("/api/v1/ledger/acme/events?team=a%00b", **bearer(token)),
+        client.get("/api/v1/explore/acme/query?f.team=%00", **bearer(token)),
+        client.get("/api/v1/ledger/ac%00me/events", **bearer(token)),
+        client.post(dismiss, {"reason": "no\x00pe"}, content_type="application/json", **bearer(token)),
+    ]
+
+    assert [r.status_code for r in responses] == [400, 400, 400, 400]
+    assert "NUL" in responses[0].json()["detail"]
+    card.refresh_from_db()
+    assert card.status == Recommendation.Status.OPEN
+    ok = client.post(dismiss, {"reason": "fine"}, content_type="application/json", **bearer(token))
+    assert ok.status_code == 200
