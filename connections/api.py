@@ -112,7 +112,9 @@ def _connection_out(connection: AwsConnection) -> AwsConnection:
     return connection
 
 
-@router.get("/{tenant_slug}/", response={200: ConnectionPage, **error_responses(*COMMON_ERRORS)})
+@router.get(
+    "/{tenant_slug}/", response={200: ConnectionPage, **error_responses(*COMMON_ERRORS)}, summary="AWS connections"
+)
 def connection_list(request: HttpRequest, tenant_slug: str, query: Query[ConnectionQuery]) -> dict[str, Any]:
     """The tenant's AWS connections with their status and the checks of their last validation."""
     tenant = api_tenant(request, tenant_slug)
@@ -126,7 +128,11 @@ def connection_list(request: HttpRequest, tenant_slug: str, query: Query[Connect
     return {"items": [_connection_out(c) for c in page], "pagination": pagination}
 
 
-@router.get("/{tenant_slug}/{int:connection_id}", response={200: ConnectionOut, **error_responses(*COMMON_ERRORS)})
+@router.get(
+    "/{tenant_slug}/{int:connection_id}",
+    response={200: ConnectionOut, **error_responses(*COMMON_ERRORS)},
+    summary="One AWS connection",
+)
 def connection_detail(request: HttpRequest, tenant_slug: str, connection_id: int) -> AwsConnection:
     tenant = api_tenant(request, tenant_slug)
     connection = (

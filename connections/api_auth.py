@@ -110,6 +110,22 @@ def _audit_write(request: HttpRequest, token: ApiToken, kwargs: dict[str, Any], 
     )
 
 
+def limit_tokens_to_their_tenant(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Wraps every operation of the API (NinjaAPI.add_decorator): a token limited to one tenant gets 404 on any
+    other tenant's `{tenant_slug}`, whatever the router (so a router that looks its tenant up with
+    tenant_for_user alone still honours the limit; api_tenant checks it again)."""
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        token = request_token(request)
+        slug = kwargs.get("tenant_slug")
+        if token is not None and token.tenant_id is not None and slug is not None and slug != token.tenant.slug:
+            raise Http404("No such tenant.")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
 def audit_token_writes(view: Callable[..., Any]) -> Callable[..., Any]:
     """Wraps every operation of the API (NinjaAPI.add_decorator): a write made with a token is audited as
     `api.write` with the token's prefix and the endpoint, in the write's own transaction when it succeeds,

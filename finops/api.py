@@ -9,7 +9,13 @@ from ninja.security import django_auth
 
 from budgets.api import router as budgets_router
 from connections.api import router as connections_router
-from connections.api_auth import BearerToken, audit_token_writes, parameter_errors_text, refuse_nul_characters
+from connections.api_auth import (
+    BearerToken,
+    audit_token_writes,
+    limit_tokens_to_their_tenant,
+    parameter_errors_text,
+    refuse_nul_characters,
+)
 from finops.explorer.api import router as explorer_router
 from finops.exports.api import router as exports_router
 from finops.ledger.api import router as ledger_router
@@ -33,8 +39,11 @@ api = NinjaAPI(
     docs=Swagger(settings={"validatorUrl": None}),
     urls_namespace="api-v1",
 )
-api.add_decorator(audit_token_writes)
+# Each operation: NUL characters refused before anything reads the parameters; then, after authentication, a
+# token's tenant limit (inside) and the audit of writes made with a token (outside, so it sees refusals too).
 api.add_decorator(refuse_nul_characters, mode="view")
+api.add_decorator(limit_tokens_to_their_tenant)
+api.add_decorator(audit_token_writes)
 api.add_router("/ledger", ledger_router)
 api.add_router("/explore", explorer_router)
 api.add_router("/exports", exports_router)

@@ -64,13 +64,15 @@ class RunPage(Schema):
     pagination: PageOut
 
 
-@router.get("/{tenant_slug}/sync", response={200: SyncOut, **error_responses(*COMMON_ERRORS)})
+@router.get("/{tenant_slug}/sync", response={200: SyncOut, **error_responses(*COMMON_ERRORS)}, summary="Sync status")
 def sync(request: HttpRequest, tenant_slug: str) -> dict[str, Any]:
     """Sync status: per source (CUR, invocation logs), the latest import run and the latest that finished."""
     return {"sources": sync_status(tenant=api_tenant(request, tenant_slug))}
 
 
-@router.get("/{tenant_slug}/sync/runs", response={200: RunPage, **error_responses(*COMMON_ERRORS)})
+@router.get(
+    "/{tenant_slug}/sync/runs", response={200: RunPage, **error_responses(*COMMON_ERRORS)}, summary="Import runs"
+)
 def sync_runs(request: HttpRequest, tenant_slug: str, query: Query[RunQuery]) -> dict[str, Any]:
     """The import runs, newest first."""
     tenant = api_tenant(request, tenant_slug)

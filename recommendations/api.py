@@ -79,7 +79,7 @@ def _card(tenant: Tenant, card_id: int) -> Recommendation:
     return card
 
 
-@router.get("/{tenant_slug}/", response={200: CardPage, **error_responses(*COMMON_ERRORS)})
+@router.get("/{tenant_slug}/", response={200: CardPage, **error_responses(*COMMON_ERRORS)}, summary="Recommendations")
 def card_list(request: HttpRequest, tenant_slug: str, query: Query[CardQuery]) -> dict[str, Any]:
     """The tenant's recommendation cards, largest monthly value first."""
     tenant = api_tenant(request, tenant_slug)
@@ -96,7 +96,11 @@ def card_list(request: HttpRequest, tenant_slug: str, query: Query[CardQuery]) -
     return {"items": list(cards[first:last]), "pagination": pagination}
 
 
-@router.get("/{tenant_slug}/{int:card_id}", response={200: CardDetailOut, **error_responses(*COMMON_ERRORS)})
+@router.get(
+    "/{tenant_slug}/{int:card_id}",
+    response={200: CardDetailOut, **error_responses(*COMMON_ERRORS)},
+    summary="One recommendation",
+)
 def card_detail(request: HttpRequest, tenant_slug: str, card_id: int) -> Recommendation:
     """One card, with the savings measured since it was accepted."""
     card = _card(api_tenant(request, tenant_slug), card_id)
@@ -104,7 +108,11 @@ def card_detail(request: HttpRequest, tenant_slug: str, card_id: int) -> Recomme
     return card
 
 
-@router.post("/{tenant_slug}/{int:card_id}/accept", response={200: CardOut, **error_responses(*COMMON_ERRORS, 403)})
+@router.post(
+    "/{tenant_slug}/{int:card_id}/accept",
+    response={200: CardOut, **error_responses(*COMMON_ERRORS, 403)},
+    summary="Accept a recommendation (analyst, admin)",
+)
 def card_accept(request: HttpRequest, tenant_slug: str, card_id: int) -> Recommendation:
     """Accept a card: its scope's daily cost is kept as the baseline its savings are measured against."""
     tenant = api_tenant(request, tenant_slug)
@@ -113,7 +121,11 @@ def card_accept(request: HttpRequest, tenant_slug: str, card_id: int) -> Recomme
     return recommendation_accept(rec=card, actor=request.user)
 
 
-@router.post("/{tenant_slug}/{int:card_id}/dismiss", response={200: CardOut, **error_responses(*COMMON_ERRORS, 403)})
+@router.post(
+    "/{tenant_slug}/{int:card_id}/dismiss",
+    response={200: CardOut, **error_responses(*COMMON_ERRORS, 403)},
+    summary="Dismiss a recommendation with a reason (analyst, admin)",
+)
 def card_dismiss(request: HttpRequest, tenant_slug: str, card_id: int, body: DismissIn) -> Recommendation:
     """Dismiss a card with a reason (required); it comes back only if its value doubles."""
     tenant = api_tenant(request, tenant_slug)

@@ -83,3 +83,22 @@ def test_a_token_limited_to_another_tenant_gets_404(client: Client, tenant_admin
 @pytest.mark.parametrize(("method", "path", "body"), OPERATIONS)
 def test_no_credentials_get_401(client: Client, objects, method, path, body) -> None:  # noqa: ANN001
     assert _call(client, method, path, body, objects) == 401
+
+
+def test_a_token_limited_to_another_tenant_reaches_no_router_at_all(client: Client, tenant_admin, objects) -> None:  # noqa: ANN001
+    """Every operation of the whole API (other routers' too, e.g. budgets and exports) holds the limit."""
+    elsewhere = Tenant.objects.create(slug="initech", name="Initech")
+    tenant_admin.memberships.create(tenant=elsewhere, role="admin")
+    token = token_for(tenant_admin, tenant=elsewhere)
+    ids = {**objects, "budget_id": 1}
+    answers = {}
+    for path, operations in api.get_openapi_schema()["paths"].items():
+        if "{tenant_slug}" not in path:
+            continue
+        url = path.format(**{k: ids.get(k, 1) for k in ("tenant_slug", "card_id", "connection_id", "budget_id")})
+        for method in operations:
+            response = getattr(client, method)(url, {}, content_type="application/json", **bearer(token))
+            answers[f"{method} {path}"] = response.status_code
+
+    assert answers and all(status in (400, 404) for status in answers.values()), answers  # 400: a missing parameter
+    assert answers["get /api/v1/budgets/{tenant_slug}/"] == 404
