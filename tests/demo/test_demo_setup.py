@@ -43,6 +43,13 @@ def test_demo_setup_imports_the_company_creates_logins_and_reuses_it_the_second_
     assert Membership.objects.get(user=admin).role == Membership.Role.ADMIN
     assert "staff / staff-demo-pass" in text and "acme-admin / acme-demo-pass" in text
     assert AwsConnection.objects.get(tenant__slug="acme").status == AwsConnection.Status.PENDING
+    # two sample budgets, so the budgets page has something to show
+    from budgets.models import Budget
+
+    assert sorted(Budget.objects.filter(tenant__slug="acme").values_list("name", flat=True)) == [
+        "Claude Opus 4.6",
+        "Data science",
+    ]
 
     # Each of the six planted stories is a card (the runaway loop as an anomaly of that type).
     kinds = {(c["kind"], c["anomaly_type"]) for c in _recommend("acme")}
@@ -62,6 +69,7 @@ def test_demo_setup_imports_the_company_creates_logins_and_reuses_it_the_second_
     assert events.count() == count
     assert ImportRun.objects.count() == 3
     assert AwsConnection.objects.count() == 1
+    assert Budget.objects.count() == 2
 
 
 @pytest.mark.django_db

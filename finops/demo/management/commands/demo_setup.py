@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,8 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
+from budgets.models import Budget
+from budgets.services import budget_create
 from connections.models import AwsConnection, Membership
 from connections.services import connection_create, membership_grant, tenant_get_or_create
 from finops.demo.generator import APP_PROFILE_ARN, generate_demo
@@ -32,6 +35,16 @@ STAFF = ("staff", "staff-demo-pass")
 CUSTOMER_ADMIN = ("acme-admin", "acme-demo-pass")
 HEALTHY_ADMIN = ("acme-healthy-admin", "acme-healthy-demo-pass")
 MARKER = ".demo-complete.json"
+# (name, explorer filters, monthly amount, basis): a team budget on allocated dollars, a model on billed ones.
+DEMO_BUDGETS = (
+    ("Data science", [{"dimension": "team", "values": ["data-science"], "exclude": False}], Decimal(9000), "allocated"),
+    (
+        "Claude Opus 4.6",
+        [{"dimension": "model", "values": ["anthropic.claude-opus-4-6-v1"], "exclude": False}],
+        Decimal(8000),
+        "billed",
+    ),
+)
 
 
 class Command(BaseCommand):
@@ -119,6 +132,13 @@ class Command(BaseCommand):
                 f"Created a sample AWS connection {connection.name!r} (pending: no role deployed) at "
                 f"/connections/{connection.pk}/"
             )
+
+        if not Budget.objects.filter(tenant=tenant).exists():
+            for name, scope, amount, basis in DEMO_BUDGETS:
+                budget_create(
+                    tenant=tenant, actor=None, name=name, scope=scope, amount_usd=amount, basis=basis, period="monthly"
+                )
+            say(f"Created {len(DEMO_BUDGETS)} sample budgets at /t/{tenant.slug}/budgets/")
 
         staff = self._user(*STAFF, is_staff=True)
         customer_admin = HEALTHY_ADMIN if healthy else CUSTOMER_ADMIN
