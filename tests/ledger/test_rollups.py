@@ -14,7 +14,7 @@ from django.db.models import F, Sum
 from connections.models import Tenant
 from finops.ledger.models import LATENCY_EDGES_MS, ModelPrice, SpendDaily, SpendEvent
 from finops.ledger.rollups import dims_key, latency_bucket, rollup_check, rollup_rebuild
-from finops.ledger.services import ledger_reprice
+from finops.ledger.services import catalog_library_apply, catalog_seed_apply, ledger_reprice
 from ingestion.services import import_cur, import_invocation_logs
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -31,6 +31,10 @@ def _totals(model: type, tenant: Tenant) -> dict[str, object]:
 
 @pytest.mark.django_db(transaction=True)
 def test_the_rollup_follows_every_change_to_the_ledger(tmp_path: Path) -> None:
+    # a transactional test may start after another one flushed the migration-seeded catalog
+    catalog_seed_apply()
+    catalog_library_apply()
+    assert ModelPrice.objects.filter(token_type="input").exists()
     tenant = Tenant.objects.create(slug="t", name="T")
     import_cur(tenant=tenant, paths=[FIXTURES / "cur" / "cur2-bedrock-2026-06.csv"], batch_size=50)
     import_invocation_logs(tenant=tenant, paths=[FIXTURES / "invocation_logs"], batch_size=7)
