@@ -79,7 +79,21 @@ def staff(db):  # noqa: ANN001, ANN201
     return get_user_model().objects.create_user("stella", password="pw-stella-123", is_staff=True, is_superuser=True)
 
 
+CHROMIUM_PATH = Path("/usr/bin/chromium")
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    browser_tests = [item for item in items if "browser" in item.keywords]
+    if browser_tests and not CHROMIUM_PATH.exists():
+        if os.environ.get("CI") or os.environ.get("FINOPS_REQUIRE_BROWSER"):
+            # In CI the browser tests must run: a missing browser fails the run instead of skipping them.
+            raise pytest.UsageError(
+                f"{len(browser_tests)} browser tests need Chromium at {CHROMIUM_PATH} and CI requires them: "
+                "install it with `apt-get install chromium` (.ci/run does when it runs as root)."
+            )
+        no_browser = pytest.mark.skip(reason=f"no Chromium at {CHROMIUM_PATH}: apt-get install chromium")
+        for item in browser_tests:
+            item.add_marker(no_browser)
     if os.environ.get("DATABASE_URL", "").startswith("postgres"):
         return
     skip = pytest.mark.skip(reason="needs PostgreSQL: set DATABASE_URL=postgres://...")

@@ -33,7 +33,6 @@ LAST_DAY = date(2026, 6, 3)
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM}: apt-get install chromium"),
     # live_server needs committed data; serialized_rollback puts back the price catalog that migrations seed.
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]

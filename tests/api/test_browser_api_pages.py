@@ -16,7 +16,6 @@ from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, Session
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM}: apt-get install chromium"),
     pytest.mark.django_db(transaction=True),  # committed data for the live server
 ]
 

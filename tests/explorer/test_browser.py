@@ -19,7 +19,6 @@ from tests.test_browser import CHROMIUM, Session, browser  # noqa: F401 (the bro
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM}: apt-get install chromium"),
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
 LAST_DAY = date(2026, 6, 10)
