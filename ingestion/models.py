@@ -55,3 +55,88 @@ class ImportRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_source_display()} #{self.pk} ({self.status})"
+
+
+class SyncSource(models.TextChoices):
+    CUR = "cur", "CUR 2.0 exports (S3)"
+    LOGS = "logs", "Invocation logs (CloudWatch Logs, S3)"
+    METRICS = "metrics", "CloudWatch metrics (AWS/Bedrock)"
+    INVENTORY = "inventory", "Inventory (profiles, provisioned throughput, models)"
+
+
+class SyncState(models.Model):
+    """Where a source stopped, per connection, account and region: the next sync resumes from here. Saved as
+    each batch is loaded, so a killed sync loses nothing and loads nothing twice."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="sync_states")
+    connection = models.ForeignKey("connections.AwsConnection", on_delete=models.CASCADE, related_name="sync_states")
+    source = models.CharField(max_length=16, choices=SyncSource.choices)
+    account_id = models.CharField(max_length=12)
+    region = models.CharField(max_length=32, blank=True, help_text="Blank for sources that are not regional (CUR).")
+    watermark = models.JSONField(default=dict, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connection", "source", "account_id", "region"], name="uniq_sync_state_position"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.connection_id} {self.source} {self.account_id} {self.region or '-'}"
+
+
+class SyncRun(models.Model):
+    """One source read for one account and region during a sync: what was fetched and loaded, the watermark
+    before and after, and for anything red the diagnosis and its remedy."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        PARTIAL = "partial", "Succeeded with problems"
+        FAILED = "failed", "Failed"
+        SKIPPED = "skipped", "Not configured"
+        INTERRUPTED = "interrupted", "Interrupted"
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="sync_runs")
+    connection = models.ForeignKey("connections.AwsConnection", on_delete=models.CASCADE, related_name="sync_runs")
+    sync_id = models.CharField(max_length=32, db_index=True, help_text="The sync this run belongs to.")
+    trigger = models.CharField(max_length=16, default="manual", help_text="manual, schedule, validation, demo.")
+    source = models.CharField(max_length=16, choices=SyncSource.choices)
+    account_id = models.CharField(max_length=12)
+    region = models.CharField(max_length=32, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING)
+    items_fetched = models.PositiveIntegerField(default=0, help_text="Objects, log events, datapoints or resources.")
+    rows_loaded = models.PositiveIntegerField(default=0)
+    rows_rejected = models.PositiveIntegerField(default=0)
+    watermark_before = models.JSONField(default=dict, blank=True)
+    watermark_after = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    remedy = models.TextField(blank=True)
+    details = models.JSONField(default=dict, blank=True)
+    import_runs = models.JSONField(default=list, blank=True, help_text="Ids of the import runs this sync made.")
+    process = models.CharField(max_length=255, blank=True)
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    duration_seconds = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        indexes = [models.Index(fields=["connection", "source", "-started_at"], name="sync_run_latest")]
+
+    def __str__(self) -> str:
+        return f"{self.get_source_display()} {self.account_id} {self.region or '-'} ({self.status})"
+
+
+class SyncLock(models.Model):
+    """At most one sync per connection at a time, across processes and hosts: a lease taken with one
+    conditional UPDATE, renewed while the sync runs, free again when it ends or its lease runs out."""
+
+    connection = models.OneToOneField("connections.AwsConnection", on_delete=models.CASCADE, related_name="sync_lock")
+    owner = models.CharField(max_length=255, blank=True)
+    locked_until = models.DateTimeField(null=True, blank=True)
+    acquired_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"sync lock {self.connection_id}: {self.owner or 'free'}"
