@@ -8,11 +8,12 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Case, F, QuerySet, When
+from django.db.models import QuerySet
 
 from connections.models import Tenant
 from finops.explorer import selectors as explorer
-from finops.explorer.selectors import Sums, aggregate
+from finops.explorer.grouping import aggregate_sets
+from finops.explorer.selectors import Sums
 from finops.ledger.models import SpendDaily
 
 DEFAULT_DAYS = 30
@@ -140,16 +141,28 @@ def _cells(tenant: Tenant, start: date, end: date) -> QuerySet[SpendDaily]:
     return SpendDaily.objects.filter(tenant=tenant, usage_date__gte=start, usage_date__lte=end)
 
 
+UNPRICED_SET = ("record_kind", "unpriced", "model_ref", "model_id", "inference_profile_arn")
+BILL_CHECK_SET = ("record_kind", "usage_category")
+
+
 def unpriced_summary(*, tenant: Tenant, start: date, end: date) -> tuple[int, int, list[dict[str, Any]]]:
     """Unpriced requests, their tokens, and the model refs that most often lack a price. One query."""
     cells = _cells(tenant, start, end).filter(record_kind="request", unpriced=True)
-    grouped = aggregate(
-        cells, {"model_ref": F("model_ref"), "model_id": F("model_id"), "profile": F("inference_profile_arn")}
-    )
+    grouped = aggregate_sets(cells, {"unpriced": UNPRICED_SET})["unpriced"]
+    return _unpriced(grouped)
+
+
+def _unpriced(grouped: dict[tuple[Any, ...], Sums]) -> tuple[int, int, list[dict[str, Any]]]:
+    """From sums grouped by UNPRICED_SET: the unpriced requests' count, tokens and top model refs."""
+    mine = {
+        (model_ref, model_id, profile): sums
+        for (kind, unpriced, model_ref, model_id, profile), sums in grouped.items()
+        if kind == "request" and unpriced
+    }
     total = Sums()
-    for sums in grouped.values():
+    for sums in mine.values():
         total.add(sums)
-    top = sorted(grouped.items(), key=lambda item: (-item[1].requests, -item[1].total_tokens, item[0]))
+    top = sorted(mine.items(), key=lambda item: (-item[1].requests, -item[1].total_tokens, item[0]))
     models = []
     for (model_ref, model_id, profile), sums in top[:TOP_UNPRICED]:
         row = {"model_ref": model_ref, "model_id": model_id, "inference_profile_arn": profile}
@@ -171,10 +184,17 @@ def bill_checks(*, tenant: Tenant, start: date, end: date) -> tuple[int, Decimal
     """Bill lines whose usage type was not understood (count, dollars), and billed against list price for
     the lines the catalog can price. One query."""
     lines = _cells(tenant, start, end).filter(record_kind="billed_line")
-    grouped = aggregate(lines, {"unparsed": Case(When(usage_category="unparsed", then=1), default=0)})
-    unparsed, everything = grouped.get((1,), Sums()), Sums()
-    for sums in grouped.values():
+    return _bill_checks(aggregate_sets(lines, {"bill": BILL_CHECK_SET})["bill"])
+
+
+def _bill_checks(grouped: dict[tuple[Any, ...], Sums]) -> tuple[int, Decimal, tuple[Decimal, Decimal] | None]:
+    unparsed, everything = Sums(), Sums()
+    for (kind, usage_category), sums in grouped.items():
+        if kind != "billed_line":
+            continue
         everything.add(sums)
+        if usage_category == "unparsed":
+            unparsed.add(sums)
     comparison = (everything.catalog_billed, everything.catalog_cost) if everything.catalog_cost else None
     return unparsed.events, unparsed.billed, comparison
 
@@ -215,8 +235,7 @@ def billed_breakdown(grouped: dict[tuple[Any, ...], Sums]) -> list[tuple[str, De
 def overview(*, tenant: Tenant, start: date | None = None, end: date | None = None) -> Overview:
     """The overview for [start, end]; missing bounds default to the last 30 days that have data.
 
-    A fixed number of queries over the daily rollup whatever the data: the latest date, four groupings,
-    the unpriced requests and the bill checks."""
+    Two queries over the daily rollup whatever the data: the latest date, then every grouping at once."""
     latest = latest_usage_date(tenant=tenant)
     _, default_end = default_range(latest=latest)
     if end is None:
@@ -227,16 +246,25 @@ def overview(*, tenant: Tenant, start: date | None = None, end: date | None = No
     if latest is None:
         return Overview(start=start, end=end, has_data=False)
 
-    cells = _cells(tenant, start, end)
     names = explorer.model_names()
-    daily = sorted(aggregate(cells, {"day": F("usage_date")}, detail=False).items())
-    models = _top(aggregate(cells, {"model_id": F("model_id"), "model_ref": F("model_ref")}, detail=False))
-    teams = _top(aggregate(cells, {"team": F("team")}, detail=False))
-    breakdown = billed_breakdown(
-        aggregate(cells, {"line_item_type": F("line_item_type"), "usage_category": F("usage_category")}, detail=False)
+    # Every grouping of the page in one scan of the rollup (GROUPING SETS on PostgreSQL).
+    sets = aggregate_sets(
+        _cells(tenant, start, end),
+        {
+            "daily": ("usage_date",),
+            "models": ("model_id", "model_ref"),
+            "teams": ("team",),
+            "breakdown": ("line_item_type", "usage_category"),
+            "unpriced": UNPRICED_SET,
+            "bill": BILL_CHECK_SET,
+        },
     )
-    unpriced_requests, unpriced_tokens, unpriced_models = unpriced_summary(tenant=tenant, start=start, end=end)
-    unparsed_lines, unparsed_cost, list_comparison = bill_checks(tenant=tenant, start=start, end=end)
+    daily = sorted(sets["daily"].items())
+    models = _top(sets["models"])
+    teams = _top(sets["teams"])
+    breakdown = billed_breakdown(sets["breakdown"])
+    unpriced_requests, unpriced_tokens, unpriced_models = _unpriced(sets["unpriced"])
+    unparsed_lines, unparsed_cost, list_comparison = _bill_checks(sets["bill"])
 
     # The period totals are the sums of the daily Decimals (exact), so the headline numbers and
     # the trend always agree; billed and estimated stay in separate sums.

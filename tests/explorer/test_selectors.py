@@ -138,3 +138,47 @@ def test_percentiles_interpolate_inside_buckets() -> None:
     assert percentile(buckets, 0.5) == Decimal(250)
     assert percentile(buckets, 0.75) == Decimal(375)
     assert percentile([0] * 12, 0.5) is None
+
+
+def test_past_the_top_groups_the_chart_folds_the_rest_into_other_per_period(tenant: Tenant) -> None:
+    from finops.explorer.selectors import series
+
+    q = parse_query(_params(g="model", gran="month", basis="billed"), latest=None)
+    events = [e for e in _events(tenant) if e["cost_basis"] == "billed"]
+    per_model: dict[str, Decimal] = defaultdict(Decimal)
+    for e in events:
+        per_model[e["model_id"] or e["model_ref"]] += e["cost_usd"] or ZERO
+    assert len(per_model) >= 4  # enough models to fold some into Other with top=2
+    result = series(tenant, q, top=2)
+    top = sorted(per_model, key=lambda k: (-per_model[k], k))[:2]
+    assert [g["key"] for g in result.groups] == [*top, "__other__"]
+    for index, period in enumerate(result.periods):
+        month = [e for e in events if e["usage_date"].replace(day=1).isoformat() == period]
+        other = sum((e["cost_usd"] or ZERO for e in month if (e["model_id"] or e["model_ref"]) not in top), ZERO)
+        assert result.groups[2]["values"][index] == other
+    # ranking totals handed in (as the explorer does from its table) give the same chart
+    assert series(tenant, q, top=2, totals=dict(per_model)).groups == result.groups
+
+
+@pytest.mark.parametrize("detail", [False, True])
+def test_grouping_sets_equal_one_aggregate_per_grouping(tenant: Tenant, detail: bool) -> None:
+    from django.db.models import F
+
+    from finops.explorer.grouping import aggregate_sets
+    from finops.explorer.selectors import aggregate
+    from finops.ledger.models import SpendDaily
+
+    cells = SpendDaily.objects.filter(tenant=tenant)
+    sets = {
+        "day": ("usage_date",),
+        "model": ("model_id", "model_ref"),
+        "team": ("team",),
+        "kinds": ("record_kind", "unpriced", "usage_category"),
+    }
+    together = aggregate_sets(cells, sets, detail=detail)
+    for name, columns in sets.items():
+        alone = aggregate(cells, {c: F(c) for c in columns}, detail=detail)
+        assert together[name] == alone, name
+    assert sum((s.billed for s in together["day"].values()), ZERO) == sum(
+        (e["cost_usd"] for e in _events(tenant) if e["cost_basis"] == "billed"), ZERO
+    )
