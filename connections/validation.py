@@ -959,7 +959,20 @@ def connection_validate(
                 "findings": [f.code for r in results for f in r.findings],
             },
         )
+        if status in (AwsConnection.Status.CONNECTED, AwsConnection.Status.DEGRADED):
+            transaction.on_commit(lambda: first_sync_queue(connection))
     return results
+
+
+def first_sync_queue(connection: AwsConnection) -> bool:
+    """After the first green (or degraded) validation, queue the connection's first sync, which backfills 90
+    days; later syncs come from the schedules. True when one was queued."""
+    if connection.sync_states.exists() or connection.sync_runs.exists():
+        return False
+    from django_q.tasks import async_task
+
+    async_task("ingestion.tasks.sync_connection_task", connection.pk, None, "validation", group="sync")
+    return True
 
 
 def diagnose(connection: AwsConnection) -> list[Finding]:

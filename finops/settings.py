@@ -190,6 +190,13 @@ Q_CLUSTER = {
     "catch_up": False,
     "label": "Background tasks",
 }
+# The ORM broker (the database is the queue) needs nothing else and suits one host. With REDIS_URL set
+# (redis://host:6379/0), django-q2 queues in Redis instead, so qcluster workers on several hosts share one queue;
+# results and schedules stay in the database.
+REDIS_URL = os.environ.get("REDIS_URL", "").strip()
+if REDIS_URL:
+    Q_CLUSTER.pop("orm")
+    Q_CLUSTER["redis"] = REDIS_URL
 
 # AWS: the account customers trust in their cross-account role. Never the 000000000000 placeholder.
 FINOPS_PRODUCT_SLUG = os.environ.get("FINOPS_PRODUCT_SLUG", "BedrockFinOps")

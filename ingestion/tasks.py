@@ -23,3 +23,56 @@ def sync_prices() -> dict[str, object]:
 
     result = prices_sync()
     return {"source": result.source, "changed": len(result.changes), "new_models": result.new_models}
+
+
+# --- live sync ------------------------------------------------------------------------------------
+# Connections a schedule syncs: validated ones (connected or degraded: a degraded connection still has
+# sources that work); pending, failed and paused ones wait for a green validation or a resume.
+SYNCABLE = ("connected", "degraded")
+
+
+def sync_connection_task(connection_id: int, sources: list[str] | None = None, trigger: str = "schedule") -> dict:
+    """One connection's sync (the lock makes a second one for the same connection a no-op)."""
+    from connections.models import AwsConnection
+    from ingestion.sync.services import SyncBusy, sync_connection
+
+    connection = AwsConnection.objects.select_related("tenant").filter(pk=connection_id).first()
+    if connection is None or connection.status == AwsConnection.Status.PAUSED:
+        return {"connection_id": connection_id, "skipped": "gone or paused"}
+    try:
+        report = sync_connection(connection, sources=sources, trigger=trigger)
+    except SyncBusy as exc:
+        return {"connection_id": connection_id, "skipped": str(exc)}
+    return {
+        "connection_id": connection_id,
+        "sync_id": report.sync_id,
+        "runs": {r.status: sum(1 for x in report.runs if x.status == r.status) for r in report.runs},
+        "rows_loaded": sum(r.rows_loaded for r in report.runs),
+    }
+
+
+def sync_all(sources: list[str] | None = None) -> dict[str, object]:
+    """Queue one sync per syncable connection, so workers (on any host) run them side by side."""
+    from django_q.tasks import async_task
+
+    from connections.models import AwsConnection
+
+    ids = list(AwsConnection.objects.filter(status__in=SYNCABLE).exclude(role_arn="").values_list("pk", flat=True))
+    for pk in ids:
+        async_task("ingestion.tasks.sync_connection_task", pk, sources, "schedule", group="sync")
+    return {"queued": len(ids), "sources": sources or "all"}
+
+
+def sync_logs_and_metrics() -> dict[str, object]:
+    """Hourly."""
+    return sync_all(["logs", "metrics"])
+
+
+def sync_cur() -> dict[str, object]:
+    """Every six hours."""
+    return sync_all(["cur"])
+
+
+def sync_inventory() -> dict[str, object]:
+    """Daily."""
+    return sync_all(["inventory"])

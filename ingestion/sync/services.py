@@ -124,8 +124,9 @@ def _root_failure(connection: AwsConnection, exc: aws.AwsError) -> tuple[str, st
 
 
 def _member_remedy(connection: AwsConnection, account_id: str, exc: aws.AwsError) -> str:
-    return remedy_for("member_role_missing", connection, member_account_ids=[account_id]) or (
-        f"Deploy the member role to {account_id} ({exc.code})."
+    role = aws.member_role_arn(connection, account_id)
+    return f"Account {account_id}: cannot assume {role} ({exc.code}). " + remedy_for(
+        "member_role_missing", connection, member_account_ids=[account_id]
     )
 
 
