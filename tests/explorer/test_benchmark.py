@@ -23,6 +23,8 @@ def test_the_benchmark_prints_each_query_beside_the_raw_baseline_and_cleans_up()
     for label in ("raw GROUP BY model", "overview over raw rows", "overview", "explorer: by model",
                   "explorer: team x model", "explorer: by user", "explorer: by principal"):  # fmt: skip
         assert re.search(rf"^{re.escape(label)}.*\d+\.\d\s+\d+\.\d", text, re.M), label
+    assert len(re.findall(r"^  same over raw rows\s+\d+\.\d\s+\d+\.\d", text, re.M)) == 3
+    assert re.search(r"^explorer: by model.*\d+\.\dx\s+\d+\.\dx$", text, re.M)  # both speed-ups printed
     assert "Ledger: 3,000 rows" in text
     assert not SpendEvent.objects.exists() and not SpendDaily.objects.exists()
 
