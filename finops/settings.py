@@ -91,6 +91,7 @@ INSTALLED_APPS = [
     "connections",
     "finops.ledger",
     "ingestion",
+    "inventory",
     "recommendations",
     "finops.explorer",
     "finops.exports",

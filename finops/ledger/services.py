@@ -478,3 +478,32 @@ def catalog_alias_add(
             tenant=tenant, actor=actor, action="catalog.alias_added", target=alias, details={"model_id": model_id}
         )
     return created
+
+
+def catalog_alias_set(
+    *, model_id: str, alias: str, kind: str, actor: AbstractBaseUser | None = None, tenant: Tenant | None = None
+) -> bool:
+    """Make `alias` name `model_id`, creating it or pointing it at another model (an application inference
+    profile or provisioned model read from the inventory). Audited when it changes; True when it did."""
+    from finops.ledger.models import ModelAlias, ModelCatalog
+
+    model = ModelCatalog.objects.get(model_id=model_id)
+    key = alias.strip().lower()
+    existing = ModelAlias.objects.filter(alias=key).select_related("model").first()
+    if existing is not None and existing.model_id == model.pk:
+        return False
+    was = existing.model.model_id if existing is not None else None
+    with transaction.atomic():
+        if existing is None:
+            ModelAlias.objects.create(alias=key, model=model, kind=kind)
+        else:
+            existing.model, existing.kind = model, kind
+            existing.save(update_fields=["model", "kind"])
+        audit_log_record(
+            tenant=tenant,
+            actor=actor,
+            action="catalog.alias_added" if existing is None else "catalog.alias_changed",
+            target=alias,
+            details={"model_id": model_id, **({"was": was} if was is not None else {})},
+        )
+    return True
