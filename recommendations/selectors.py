@@ -29,8 +29,10 @@ BILL_FIELDS = (
 
 
 def latest_usage_date(*, tenant: Tenant) -> date | None:
-    row = SpendEvent.objects.filter(tenant=tenant).order_by("-usage_date").values_list("usage_date", flat=True).first()
-    return row
+    """The last day with requests or bill lines (metric buckets, which CloudWatch has up to the hour, are not
+    what the recommenders read)."""
+    rows = SpendEvent.objects.filter(tenant=tenant).exclude(record_kind=SpendEvent.RecordKind.METRIC)
+    return rows.order_by("-usage_date").values_list("usage_date", flat=True).first()
 
 
 def recommender_inputs(*, tenant: Tenant, as_of: date, window_days: int = 30) -> Inputs:

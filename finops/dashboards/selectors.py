@@ -138,7 +138,7 @@ def unpriced_action(row: dict[str, Any]) -> tuple[str, str]:
 
 
 def _cells(tenant: Tenant, start: date, end: date) -> QuerySet[SpendDaily]:
-    return SpendDaily.objects.filter(tenant=tenant, usage_date__gte=start, usage_date__lte=end)
+    return explorer.spend_cells(tenant).filter(usage_date__gte=start, usage_date__lte=end)
 
 
 UNPRICED_SET = ("record_kind", "unpriced", "model_ref", "model_id", "inference_profile_arn")

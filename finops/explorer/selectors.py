@@ -28,6 +28,7 @@ OTHER = "__other__"
 UNTAGGED = "(untagged)"
 TAG_DIMENSIONS = {"team", "application", "user", "agent", "workflow", "cost_center", "environment"}
 BILLED, ESTIMATED, REQUEST, BILL_LINE = "billed", "estimated", "request", "billed_line"
+METRIC = "metric"
 
 
 # --- sums -----------------------------------------------------------------------------------------
@@ -187,11 +188,15 @@ def _filter_q(dimension: str, values: Iterable[str]) -> Q:
     return Q(**{f"{DIMENSIONS[dimension].column}__in": values})
 
 
+def spend_cells(tenant: Tenant) -> QuerySet:
+    """The tenant's rollup cells of spend: bill lines and requests. Metric buckets (CloudWatch) are left out
+    of every sum: they carry no dollars and count again the calls that requests and bill lines count."""
+    return SpendDaily.objects.filter(tenant=tenant).exclude(record_kind=METRIC)
+
+
 def cells(tenant: Tenant, query: ExplorerQuery, *, start: date | None = None, end: date | None = None) -> QuerySet:
     """The tenant's rollup cells in the query's range (or the one given) that pass its filters."""
-    qs = SpendDaily.objects.filter(
-        tenant=tenant, usage_date__gte=start or query.start, usage_date__lte=end or query.end
-    )
+    qs = spend_cells(tenant).filter(usage_date__gte=start or query.start, usage_date__lte=end or query.end)
     for f in query.filters:
         condition = _filter_q(f.dimension, f.values)
         qs = qs.exclude(condition) if f.exclude else qs.filter(condition)
@@ -465,7 +470,7 @@ class Explored:
 
 def data_dates(tenant: Tenant) -> dict[str, date | None]:
     """The latest usage date overall, billed and estimated."""
-    qs = SpendDaily.objects.filter(tenant=tenant).order_by("-usage_date").values_list("usage_date", flat=True)
+    qs = spend_cells(tenant).order_by("-usage_date").values_list("usage_date", flat=True)
     # Each walks the (tenant, usage_date) index backwards to its first match: no scan of the whole rollup.
     return {
         "latest": qs.first(),
@@ -475,13 +480,13 @@ def data_dates(tenant: Tenant) -> dict[str, date | None]:
 
 
 def latest_usage_date(tenant: Tenant) -> date | None:
-    return SpendDaily.objects.filter(tenant=tenant).aggregate(latest=Max("usage_date"))["latest"]
+    return spend_cells(tenant).aggregate(latest=Max("usage_date"))["latest"]
 
 
 def first_dates(tenant: Tenant) -> dict[str, date | None]:
     """The first usage date overall, billed and estimated (where the tenant's data begins: budgets' forecasts
     treat days before it as unknown, not as $0)."""
-    qs = SpendDaily.objects.filter(tenant=tenant)
+    qs = spend_cells(tenant)
     return qs.aggregate(
         first=Min("usage_date"),
         billed=Min("usage_date", filter=Q(cost_basis=BILLED)),
@@ -642,6 +647,7 @@ __all__ = [
     "model_names",
     "percentile",
     "series",
+    "spend_cells",
     "table",
     "totals",
     "unit_economics",

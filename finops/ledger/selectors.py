@@ -154,7 +154,8 @@ def spend_report(*, tenant: Tenant, group_by: list[str], filters: ReportFilter |
     Token counts come from invocation-log requests when the group has any, otherwise from the
     billed CUR lines, so the same tokens are never counted twice; `token_source` says which."""
     fields = validate_group_by(group_by)
-    queryset = spend_events(tenant=tenant, filters=filters)
+    # Metric buckets (CloudWatch) carry no dollars and count again the calls requests and bills count.
+    queryset = spend_events(tenant=tenant, filters=filters).exclude(record_kind=SpendEvent.RecordKind.METRIC)
     computed = {name: expression for name, expression in COMPUTED_FIELDS.items() if name in fields}
     if computed:
         queryset = queryset.annotate(**computed)

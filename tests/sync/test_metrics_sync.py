@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -16,12 +17,20 @@ from moto import mock_aws
 
 from connections import aws
 from connections.models import AwsConnection, Tenant
+from finops.dashboards.selectors import overview
+from finops.explorer.query import ExplorerQuery
+from finops.explorer.selectors import daily_costs, data_dates, explore, first_dates
+from finops.ledger.chargeback import chargeback
 from finops.ledger.models import SpendEvent
 from finops.ledger.rollups import rollup_check
+from finops.ledger.selectors import spend_report
 from ingestion.models import SyncRun, SyncState
+from ingestion.services import import_cur, import_invocation_logs
 from ingestion.sync.base import Target
 from ingestion.sync.metrics import HOUR, METRICS, get_metric_data, metric_queries, sync_metrics
 from ingestion.sync.services import sync_connection
+from recommendations.selectors import latest_usage_date as recommendations_latest
+from tests.ingestion import malformed as bad
 
 ACCOUNT = "111122223333"
 REGION = "us-east-1"
@@ -320,3 +329,57 @@ def test_queries_are_sent_500_at_a_time_and_next_token_pages_are_followed() -> N
 
     assert results["m0_0"] == ([t1, t2], [3.0, 4.0])
     assert results["m50_0"] == ([t1], [7.0])
+
+
+# --- metric rows change no figure that is shown -----------------------------------------------------------------
+
+
+@pytest.fixture
+def spend(tenant: Tenant, tmp_path: Path) -> Tenant:
+    """June 2026: invocation-log requests and the CUR bill, reconciled (account 123456789012)."""
+    logs = tmp_path / "logs.jsonl"
+    logs.write_bytes(bad.jsonl_bytes(bad.good_log_records()))
+    import_invocation_logs(tenant=tenant, paths=[logs])
+    import_cur(tenant=tenant, paths=[bad.write_cur(tmp_path / "june.csv", bad.bedrock_rows())])
+    return tenant
+
+
+def shown(tenant: Tenant) -> dict[str, Any]:
+    """Every dollar figure and request count the pages, reports and recommenders read."""
+    june = (date(2026, 6, 1), date(2026, 6, 30))
+    out: dict[str, Any] = {
+        "overview": overview(tenant=tenant),  # its default range ends at the latest data
+        "overview_june": overview(tenant=tenant, start=june[0], end=june[1]),
+        "data_dates": data_dates(tenant),
+        "first_dates": first_dates(tenant),
+        "chargeback": chargeback(tenant=tenant, period=june[0], fields=["team", "account_id", "model_id"]),
+        "report": spend_report(tenant=tenant, group_by=["model_id", "account_id", "record_kind"]),
+        "report_total": spend_report(tenant=tenant, group_by=[]),
+        "recommendations_as_of": recommendations_latest(tenant=tenant),
+    }
+    for basis in ("billed", "estimated", "allocated"):
+        for group_by in (("model",), ("account", "record_kind"), ()):
+            query = ExplorerQuery(start=june[0], end=june[1], group_by=group_by, basis=basis)
+            out[f"explore {basis} {group_by}"] = explore(tenant, query)
+        out[f"daily {basis}"] = daily_costs(tenant, ExplorerQuery(*june, basis=basis), start=june[0], end=june[1])
+    return out
+
+
+def test_metric_rows_change_no_dollar_figure_or_request_count(
+    spend: Tenant, connection, cloudwatch: boto3.session.Session
+) -> None:
+    before = shown(spend)
+    assert before["overview_june"].billed_cost_usd > 0 and before["overview_june"].requests > 0
+    points = Datapoints(cloudwatch)
+    for at in (datetime(2026, 6, 3, 14, 5, tzinfo=UTC), datetime(2026, 6, 20, 9, 0, tzinfo=UTC)):  # and a later day
+        points.hour(SONNET_GEO, at, calls=500, tokens_in=90_000, tokens_out=20_000, latency=[1800], throttles=2)
+        points.hour(NOVA, at, calls=70, tokens_in=7_000, tokens_out=700, latency=[300])
+        points.hour(PROFILE, at, calls=5, tokens_in=50, tokens_out=5, latency=[90])
+
+    result, _ = run(connection, cloudwatch, until=datetime(2026, 6, 21, tzinfo=UTC))
+
+    assert result.rows_loaded == 6 and SpendEvent.objects.filter(tenant=spend, record_kind="metric").count() == 6
+    after = shown(spend)
+    for name, value in before.items():
+        assert after[name] == value, name
+    assert rollup_check(tenant_id=spend.pk) == []
