@@ -4,8 +4,10 @@ wrapper that makes AWS misbehave, and the ledger's state for comparisons."""
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -16,12 +18,14 @@ from botocore.exceptions import ClientError
 from connections.models import AwsConnection, Tenant
 from finops.ledger.models import SpendEvent
 from ingestion.sync.base import Target
+from tests.fixtures import make_fixtures as mf
 
 ACCOUNT = "123456789012"  # moto's account for the test credentials
 REGION = "us-east-1"
 LOG_GROUP = "/aws/bedrock/modelinvocations"
 LOG_GROUP_ARN = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{LOG_GROUP}"
 LOG_BUCKET = "acme-bedrock-logs"
+LOG_STREAM = "aws/bedrock/modelinvocations"
 
 
 def session() -> boto3.session.Session:
@@ -142,3 +146,83 @@ def upload_tree(s3: Any, bucket: str, root: Path) -> dict[str, Path]:
         s3.put_object(Bucket=bucket, Key=key, Body=path.read_bytes())
         uploaded[key] = path
     return uploaded
+
+
+# --- invocation-log records -------------------------------------------------------------------------
+
+
+class FakeTime:
+    """A clock that moves only when the code sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def lines(*names: str) -> list[str]:
+    return [line for name in names for line in (mf.LOG_DIR / name).read_text().splitlines() if line.strip()]
+
+
+CLEAN = ("cache_usage.jsonl", "reconcile-2026-08.jsonl", "s3_delivery.jsonl")  # 12 loadable records
+
+
+def redate(raw: list[str], start: datetime, step: timedelta) -> list[tuple[datetime, str]]:
+    """Each record re-dated start, start+step, ...; a line that is not JSON is kept as it is."""
+    dated = []
+    for number, line in enumerate(raw):
+        stamp = start + number * step
+        try:
+            record = json.loads(line)
+        except ValueError:
+            dated.append((stamp, line))
+            continue
+        record["timestamp"] = stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
+        dated.append((stamp, json.dumps(record)))
+    return dated
+
+
+def put_events(events: list[tuple[datetime, str]]) -> None:
+    logs = boto3.client("logs", region_name=REGION)
+    if LOG_GROUP not in [g["logGroupName"] for g in logs.describe_log_groups()["logGroups"]]:
+        logs.create_log_group(logGroupName=LOG_GROUP)
+        logs.create_log_stream(logGroupName=LOG_GROUP, logStreamName=LOG_STREAM)
+    logs.put_log_events(
+        logGroupName=LOG_GROUP,
+        logStreamName=LOG_STREAM,
+        logEvents=[{"timestamp": int(stamp.timestamp() * 1000), "message": text} for stamp, text in events],
+    )
+
+
+def as_file(events: list[tuple[datetime, str]], path: Path) -> Path:
+    path.write_text("".join(text + "\n" for _, text in events))
+    return path
+
+
+def request_ids(events: list[tuple[datetime, str]]) -> set[str]:
+    """The request ids of the records that can load: JSON, with a requestId, no negative token count."""
+    found = set()
+    for _, text in events:
+        try:
+            record = json.loads(text)
+            request_id = record["requestId"]
+        except (ValueError, KeyError):
+            continue
+        counts = [v for section in ("input", "output") for k, v in record.get(section, {}).items() if "Count" in k]
+        if all(isinstance(v, int) and v >= 0 for v in counts):
+            found.add(request_id)
+    return found
+
+
+def requests(tenant: Tenant) -> list[str]:
+    return list(SpendEvent.objects.filter(tenant=tenant, record_kind="request").values_list("request_id", flat=True))
+
+
+def to_ms(value: datetime) -> int:
+    return int(value.timestamp() * 1000)
