@@ -91,6 +91,17 @@ class Inputs:
     # Per-model tokens-per-minute of one provisioned model unit (admin setting), for break-even.
     tokens_per_model_unit: dict[str, int] = field(default_factory=dict)
     restatements: list[Restatement] = field(default_factory=list)
+    # (region, catalog model id) -> ACTIVE or LEGACY as the tenant's accounts list the model there (inventory);
+    # where present it wins over the catalog's lifecycle.
+    lifecycles: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    def lifecycle(self, model_id: str, region: str) -> str:
+        """The model's lifecycle in a region: the inventory's when it lists the model there, else the catalog's."""
+        listed = self.lifecycles.get((region, model_id))
+        if listed:
+            return listed
+        model = self.catalog.models.get(model_id)
+        return model.lifecycle if model is not None else ""
 
     @property
     def start(self) -> date:

@@ -12,6 +12,7 @@ from connections.models import Tenant
 from finops.ledger.models import ModelCatalog, SpendEvent
 from finops.ledger.selectors import catalog_load
 from ingestion.models import ImportRun
+from inventory.selectors import model_lifecycles
 from recommendations.inputs import BillLine, Inputs, Request, Restatement
 from recommendations.models import Recommendation
 
@@ -36,7 +37,8 @@ def latest_usage_date(*, tenant: Tenant) -> date | None:
 
 
 def recommender_inputs(*, tenant: Tenant, as_of: date, window_days: int = 30) -> Inputs:
-    """The window's requests and bill lines (three queries, streamed), the catalog and the settings."""
+    """The window's requests and bill lines (three queries, streamed), the catalog, the settings and the
+    inventory's model lifecycles."""
     start = as_of - timedelta(days=window_days - 1)
     events = SpendEvent.objects.filter(tenant=tenant, usage_date__gte=start, usage_date__lte=as_of)
     requests = [
@@ -63,6 +65,7 @@ def recommender_inputs(*, tenant: Tenant, as_of: date, window_days: int = 30) ->
             ModelCatalog.objects.exclude(pt_tokens_per_minute=None).values_list("model_id", "pt_tokens_per_minute")
         ),
         restatements=restatements(tenant=tenant),
+        lifecycles=model_lifecycles(tenant=tenant),
     )
 
 

@@ -1,4 +1,5 @@
-"""deprecated_model: spend on a LEGACY model (catalog lifecycle; later from inventory), and who sends it.
+"""deprecated_model: spend on a LEGACY model, and who sends it. LEGACY as the inventory lists the model in the
+request's region (ListFoundationModels of the tenant's accounts), else as the catalog says.
 
 The card names the principals and applications, the last 30 days' spend, the suggested successor (the
 ACTIVE model of the same provider and family, same tier when there is one, the one the tenant uses most,
@@ -7,6 +8,7 @@ else the cheapest for these tokens) and what the same tokens would cost on it.""
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from decimal import Decimal
 
 from finops.ledger.catalog import Catalog
@@ -17,12 +19,20 @@ from recommendations.recommenders.common import CENT, dollars, monthly, name, pr
 MIN_MONTHLY_SPEND = Decimal("0.01")  # any real use is a risk: the model will be retired
 
 
-def successor(catalog: Catalog, model_id: str, requests: list[Request], usage: Counter[str]) -> str | None:
+def successor(
+    catalog: Catalog,
+    model_id: str,
+    requests: list[Request],
+    usage: Counter[str],
+    lifecycle: Callable[[str], str] | None = None,
+) -> str | None:
+    """`lifecycle(model_id)`: the lifecycle to judge candidates by (default: the catalog's)."""
     old = catalog.models[model_id]
+    state = lifecycle or (lambda m: catalog.models[m].lifecycle)
     family = [
         m
         for m in catalog.models.values()
-        if m.lifecycle == "ACTIVE" and m.provider == old.provider and m.family == old.family
+        if m.provider == old.provider and m.family == old.family and state(m.model_id) == "ACTIVE"
     ]
     same_tier = [m for m in family if m.tier == old.tier] or family
     priced = []
@@ -41,15 +51,22 @@ def recommend(inputs: Inputs) -> list[Card]:
     legacy: dict[str, list[Request]] = defaultdict(list)
     for request in inputs.window_requests():
         usage[request.model_id] += 1
-        model = catalog.models.get(request.model_id)
-        if model is not None and model.lifecycle == "LEGACY":
+        if request.model_id in catalog.models and inputs.lifecycle(request.model_id, request.region) == "LEGACY":
             legacy[request.model_id].append(request)
     cards = []
     for model_id, requests in legacy.items():
         spend = monthly(sum((r.cost_usd or Decimal(0) for r in requests), Decimal(0)), inputs.window_days)
         if spend < MIN_MONTHLY_SPEND:
             continue
-        target = successor(catalog, model_id, requests, usage)
+        regions = {r.region for r in requests}
+
+        def state(candidate: str, regions: set[str] = regions) -> str:
+            # A successor must be ACTIVE wherever these requests run.
+            states = {inputs.lifecycle(candidate, region) for region in regions}
+            return "LEGACY" if "LEGACY" in states else "ACTIVE" if "ACTIVE" in states else ""
+
+        target = successor(catalog, model_id, requests, usage, state)
+        from_inventory = sorted(region for region in regions if (region, model_id) in inputs.lifecycles)
         difference = None
         if target is not None:
             moved = [price_request(catalog, target, r) for r in requests]
@@ -80,6 +97,7 @@ def recommend(inputs: Inputs) -> list[Card]:
                     "applications": dict(applications.most_common(10)),
                     "teams": dict(teams.most_common(10)),
                     "successor": target,
+                    "lifecycle_from": (f"inventory ({', '.join(from_inventory)})" if from_inventory else "catalog"),
                     "successor_difference_monthly_usd": None if difference is None else str(difference),
                 },
                 math=(
