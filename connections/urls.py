@@ -1,6 +1,6 @@
 from django.urls import path
 
-from connections import views
+from connections import sync_views, views
 
 app_name = "connections"
 
@@ -18,4 +18,5 @@ urlpatterns = [
     path("<int:pk>/pause/", views.connection_pause, name="pause"),
     path("<int:pk>/resume/", views.connection_resume, name="resume"),
     path("<int:pk>/delete/", views.connection_delete_view, name="delete"),
+    path("<int:pk>/sync/", sync_views.connection_sync_now, name="sync"),
 ]

@@ -50,6 +50,7 @@ from connections.services import (
     connection_validation_request,
     validation_task_name,
 )
+from ingestion.selectors import connection_sync_status
 
 VALIDATION_POLL_SECONDS = 5
 VALIDATION_TIMEOUT = timedelta(minutes=2)
@@ -273,6 +274,8 @@ def _detail_context(request: HttpRequest, connection: AwsConnection, **validatio
         overhead=overhead_for_connection(connection),
         member_accounts=list(connection.member_accounts.all()) if connection.is_organization else [],
         show_steps=not connection.last_validation and connection.status != AwsConnection.Status.PAUSED,
+        sync_sources=connection_sync_status(connection=connection),
+        demo_synced=connection.sync_runs.filter(trigger="demo").exists(),
         **_validation_context(request, connection, **validation),
     )
 
@@ -469,6 +472,7 @@ def _health_rows(connections: Any) -> list[dict[str, Any]]:
                 for check in c.last_validation or []
             ],
             "remedy": _first_red_remedy(c),
+            "sync": [s for s in connection_sync_status(connection=c) if s["state"] != "never"],
         }
         for c in connections
     ]

@@ -6,8 +6,9 @@ from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 
 from connections.admin_site import ReadOnlyAdminMixin, TenantScopedAdmin
-from ingestion.models import ImportRun
+from ingestion.models import ImportRun, SyncRun, SyncState
 from ingestion.runs import import_runs_mark_interrupted
+from ingestion.sync.services import sync_runs_mark_interrupted
 
 
 @admin.register(ImportRun)
@@ -42,3 +43,36 @@ class ImportRunAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
     ) -> HttpResponse:
         import_runs_mark_interrupted()
         return super().change_view(request, object_id, form_url, extra_context)
+
+
+@admin.register(SyncRun)
+class SyncRunAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
+    list_display = (
+        "id",
+        "started_at",
+        "tenant",
+        "connection",
+        "source",
+        "account_id",
+        "region",
+        "status",
+        "items_fetched",
+        "rows_loaded",
+        "rows_rejected",
+        "trigger",
+        "duration_seconds",
+    )
+    list_filter = ("source", "status", "trigger", "tenant")
+    exclude = ("process",)
+    readonly_fields = [f.name for f in SyncRun._meta.fields if f.name != "process"]
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        sync_runs_mark_interrupted()
+        return super().changelist_view(request, extra_context)
+
+
+@admin.register(SyncState)
+class SyncStateAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
+    list_display = ("connection", "tenant", "source", "account_id", "region", "updated_at")
+    list_filter = ("source", "tenant")
+    readonly_fields = [f.name for f in SyncState._meta.fields]

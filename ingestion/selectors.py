@@ -48,3 +48,46 @@ def sync_status(*, tenant: Tenant) -> list[dict[str, Any]]:
             }
         )
     return out
+
+
+# --- live sync ------------------------------------------------------------------------------------
+
+SYNC_SCHEDULES = {
+    "logs": "sync-logs-metrics-hourly",
+    "metrics": "sync-logs-metrics-hourly",
+    "cur": "sync-cur-6-hourly",
+    "inventory": "sync-inventory-daily",
+}
+
+
+def connection_sync_status(*, connection: Any) -> list[dict[str, Any]]:
+    """Per source (in sync order): its latest run for each account and region, the source's overall state
+    (the worst of those), the last time it succeeded and the next scheduled run."""
+    from django_q.models import Schedule
+
+    from ingestion.models import SyncRun
+    from ingestion.sync.services import ORDER
+
+    latest: dict[tuple[str, str, str], SyncRun] = {}
+    last_ok: dict[str, Any] = {}
+    for run in SyncRun.objects.filter(connection=connection).order_by("-started_at", "-id")[:500]:
+        latest.setdefault((run.source, run.account_id, run.region), run)
+        if run.status in (SyncRun.Status.SUCCEEDED, SyncRun.Status.PARTIAL) and run.finished_at:
+            last_ok.setdefault(run.source, run.finished_at)
+    schedules = dict(Schedule.objects.filter(name__in=set(SYNC_SCHEDULES.values())).values_list("name", "next_run"))
+    rank = ["failed", "interrupted", "partial", "running", "succeeded", "skipped"]
+    out = []
+    for source in ORDER:
+        runs = sorted((r for (s, _, _), r in latest.items() if s == source), key=lambda r: (r.account_id, r.region))
+        state = min((r.status for r in runs), key=rank.index) if runs else "never"
+        out.append(
+            {
+                "source": source,
+                "label": SyncRun(source=source).get_source_display(),
+                "state": state,
+                "runs": runs,
+                "last_success": last_ok.get(source),
+                "next_run": schedules.get(SYNC_SCHEDULES[source]),
+            }
+        )
+    return out
