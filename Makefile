@@ -5,6 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DEMO_DIR ?= var/demo-data
 HOST ?= 127.0.0.1:8000
+MOTO_PORT ?= 5055
 
 .PHONY: install chromium demo test fuzz lint format lock migrate clean focus-validator focus-validator-lock
 
@@ -22,14 +23,21 @@ migrate: install
 demo: export DEBUG = true
 # A sample backend account for the demo's generated templates; set your own in production.
 demo: export FINOPS_BACKEND_ACCOUNT_ID ?= 123456789012
+# The demo's connection syncs from a local AWS emulator (a moto server on loopback), never from AWS.
+demo: export AWS_ENDPOINT_URL = http://127.0.0.1:$(MOTO_PORT)
+demo: export AWS_ACCESS_KEY_ID ?= demo
+demo: export AWS_SECRET_ACCESS_KEY ?= demo
 demo: migrate
 	$(PY) manage.py demo_setup --data-dir $(DEMO_DIR)
 	$(PY) manage.py recover_import_runs
-	$(PY) manage.py setup_schedules
-	@echo "Serving on http://$(HOST)/ (worker running in the background; Ctrl-C stops both)"
-	@$(PY) manage.py qcluster & QPID=$$!; \
-	  trap "kill $$QPID 2>/dev/null" EXIT INT TERM; \
-	  $(PY) manage.py runserver $(HOST)
+	$(PY) manage.py schedule_syncs
+	@mkdir -p var; $(PY) -m moto.server -H 127.0.0.1 -p $(MOTO_PORT) >var/moto.log 2>&1 & MPID=$$!; \
+	  trap 'kill $$MPID $$QPID 2>/dev/null' EXIT INT TERM; \
+	  for i in $$(seq 1 50); do $(PY) -c "import socket; socket.create_connection(('127.0.0.1', $(MOTO_PORT)), 1)" \
+	    2>/dev/null && break; sleep 0.2; done; \
+	  $(PY) manage.py demo_sync --data-dir $(DEMO_DIR) && \
+	  echo "Serving on http://$(HOST)/ (worker and AWS emulator in the background; Ctrl-C stops all three)" && \
+	  { $(PY) manage.py qcluster & QPID=$$!; $(PY) manage.py runserver $(HOST); }
 
 # The browser tests (marker `browser`) drive Debian's Chromium and are skipped without it. Best effort: install it
 # only as root with apt-get, and never fail because of it.

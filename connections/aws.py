@@ -68,6 +68,10 @@ class AwsError(Exception):
     def not_implemented(self) -> bool:
         if self.code in NOT_IMPLEMENTED_CODES or self.http_status == 501:
             return True
+        # A moto server answers an operation it lacks with its web framework's HTML error page (status 500);
+        # AWS APIs never answer in HTML.
+        if self.http_status == 500 and self.message.lstrip().lower().startswith("<!doctype html"):
+            return True
         return self.code == "InternalFailure" and "implemented" in self.message.lower()
 
     @property
