@@ -46,12 +46,13 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def write_cur(path: Path, rows: int) -> None:
+def write_cur(path: Path, rows: int, *, first: int = 0) -> None:
+    """`rows` CUR rows numbered from `first` (line item ids stay unique across files)."""
     start = datetime(2026, 6, 1, tzinfo=UTC)
     with gzip.open(path, "wt", newline="", compresslevel=1) as handle:
         writer = csv.writer(handle)
         writer.writerow(CUR_COLUMNS)
-        for i in range(rows):
+        for i in range(first, first + rows):
             day = start + timedelta(days=i % 28)
             amount = 10 + (i % 997) / 10
             writer.writerow(
