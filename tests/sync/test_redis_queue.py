@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 import uuid
 from datetime import timedelta
 from io import StringIO
@@ -27,8 +26,16 @@ REDIS_URL = os.environ.get("FINOPS_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+OTHER_HOST_TRIED = threading.Event()
+WHILE_HOLDING: list[Any] = []  # a callable run by the source while it holds the connection's lock
+
+
 def slow_source(target: Any, *, watermark: dict, since: Any, until: Any, checkpoint: Any, say: Any) -> SourceResult:
-    time.sleep(1.5)  # long enough for the other host to try while this one holds the lock
+    while WHILE_HOLDING:
+        WHILE_HOLDING.pop()()  # the other host takes its job now, while this sync runs
+    # With threads: hold the lock until the other host has tried, however the threads are scheduled.
+    if threading.current_thread() is not threading.main_thread():
+        OTHER_HOST_TRIED.wait(timeout=30)
     return SourceResult(items_fetched=1, rows_loaded=1, watermark={"done": True})
 
 
@@ -93,18 +100,31 @@ def test_two_hosts_share_the_redis_queue_and_only_one_syncs_a_connection(redis_c
     results: dict[str, Any] = {}
 
     def work(name: str, broker: Redis) -> None:
-        try:
-            ((_, body),) = broker.dequeue()
-            job = SignedPackage.loads(body)
-            results[name] = tasks.sync_connection_task(*job["args"])
-        finally:
-            db_connection.close()
+        ((_, body),) = broker.dequeue()
+        job = SignedPackage.loads(body)
+        results[name] = tasks.sync_connection_task(*job["args"])
+        if "skipped" in results[name]:
+            OTHER_HOST_TRIED.set()
 
-    threads = [threading.Thread(target=work, args=("a", host_a)), threading.Thread(target=work, args=("b", host_b))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    if db_connection.vendor == "postgresql":
+        # Two hosts as two threads with their own database connections, at the same time.
+        def in_thread(name: str, broker: Redis) -> None:
+            try:
+                work(name, broker)
+            finally:
+                db_connection.close()
+
+        OTHER_HOST_TRIED.clear()
+        threads = [threading.Thread(target=in_thread, args=(n, b)) for n, b in (("a", host_a), ("b", host_b))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+    else:
+        # SQLite's shared in-memory test database locks whole tables between threads, so here host B takes its
+        # job from inside host A's running sync: the same moment, one thread.
+        WHILE_HOLDING.append(lambda: work("b", host_b))
+        work("a", host_a)
 
     assert host_a.queue_size() == 0
     synced = [r for r in results.values() if "sync_id" in r]
