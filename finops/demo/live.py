@@ -152,11 +152,12 @@ def _when(record: dict[str, Any]) -> datetime:
 
 
 def demo_connection_prepare(connection: AwsConnection) -> AwsConnection:
-    """Point the demo connection at the emulator's resources, as a deployed and validated one would be."""
+    """Point the demo connection at the emulator's resources, as a deployed one would be (the role ARN pasted,
+    the log bucket set); validating it is the caller's next step."""
     connection.role_arn = f"arn:aws:iam::{connection.account_id}:role/{ROLE_NAME}"
     connection.log_bucket = LOG_BUCKET
     connection.log_prefix = ""
-    connection.status = AwsConnection.Status.CONNECTED
-    connection.last_error = ""
+    if connection.status == AwsConnection.Status.PAUSED:
+        connection.status = AwsConnection.Status.PENDING
     connection.save()
     return connection

@@ -53,6 +53,7 @@ def test_the_demo_connection_syncs_from_the_emulator(moto_server: str, tmp_path:
     assert "Demo sync done" in out.getvalue()
 
     connection = AwsConnection.objects.get(tenant__slug="acme", name="acme-prod")
+    assert connection.status == "connected" and connection.last_validated_at  # validated through the emulator
     runs = SyncRun.objects.filter(connection=connection, trigger="demo")
     assert {r.source for r in runs} == {"cur", "logs", "metrics", "inventory"}
     assert {r.status for r in runs} == {"succeeded"}, [(r.source, r.region, r.error) for r in runs]

@@ -12,6 +12,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
 from connections.models import AwsConnection
+from connections.validation import connection_validate
 from finops.demo.live import demo_connection_prepare, emulator_endpoint, seed_emulator
 from ingestion.sync.services import SyncBusy, sync_connection
 
@@ -52,6 +53,11 @@ class Command(BaseCommand):
         latest = _latest_log_day(data_dir)
         seed_emulator(data_dir=data_dir, connection=connection, days=options["days"], now=latest or now, say=say)
         connection = demo_connection_prepare(connection)
+        results = connection_validate(connection=connection)
+        connection.refresh_from_db()
+        checks = ", ".join(f"{r.status} {r.key}" for r in results if r.status != "green")
+        say(f"Validated {connection.name} through the emulator: {connection.get_status_display()}"
+            + (f" ({checks})" if checks else ""))  # fmt: skip
         say(f"Syncing {connection.name} through the emulator ...")
         try:
             report = sync_connection(connection, trigger="demo", say=say)
