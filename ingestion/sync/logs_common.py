@@ -31,7 +31,7 @@ class LogOptions:
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
     page_events: int = 10_000  # FilterLogEvents limit (its maximum)
-    batch_events: int = 20_000  # events per import and checkpoint
+    batch_events: int = 20_000  # import and checkpoint once this many events are read (checked after each page)
     batch_objects: int = 500  # S3 objects per import and checkpoint
     batch_bytes: int = 256 * 1024 * 1024  # or fewer, when the objects are large
     max_retries: int = 5  # backoffs on throttling before the run stops as partial
