@@ -218,10 +218,54 @@ def rollup_apply(
             update.append(cell)
     if delete:
         SpendDaily.objects.filter(pk__in=delete).delete()
+    if connection.vendor != "postgresql":
+        # SQLite: plain executemany. Django's bulk_update writes one CASE WHEN per object and field, which
+        # SQLite evaluates per row (quadratic in the batch), and bulk_create prepares every value in Python.
+        _sqlite_update(update)
+        _sqlite_insert(create)
+        return
     if update:
         SpendDaily.objects.bulk_update(update, list(MEASURES), batch_size=1000)
     if create:
         SpendDaily.objects.bulk_create(create, batch_size=1000)
+
+
+def _sqlite_value(field: Any, value: Any) -> Any:
+    if value is None:
+        return None
+    kind = field.get_internal_type()
+    if kind == "DecimalField":
+        return str(value)
+    if kind == "DateField":
+        return connection.ops.adapt_datefield_value(value)
+    if kind == "BooleanField":
+        return int(bool(value))
+    return value
+
+
+def _sqlite_update(cells: list[SpendDaily]) -> None:
+    if not cells:
+        return
+    fields = [SpendDaily._meta.get_field(name) for name in MEASURES]
+    assignments = ", ".join(f'"{f.column}" = %s' for f in fields)
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f'UPDATE {SpendDaily._meta.db_table} SET {assignments} WHERE "id" = %s',
+            [[_sqlite_value(f, getattr(cell, f.attname)) for f in fields] + [cell.pk] for cell in cells],
+        )
+
+
+def _sqlite_insert(cells: list[SpendDaily]) -> None:
+    if not cells:
+        return
+    fields = [f for f in SpendDaily._meta.concrete_fields if not f.primary_key]
+    columns = ", ".join(f'"{f.column}"' for f in fields)
+    marks = ", ".join("%s" for _ in fields)
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"INSERT INTO {SpendDaily._meta.db_table} ({columns}) VALUES ({marks})",
+            [[_sqlite_value(f, getattr(cell, f.attname)) for f in fields] for cell in cells],
+        )
 
 
 def rollup_add_inserted(*, tenant_id: int, import_run_id: int | None, after_id: int) -> None:
@@ -273,9 +317,7 @@ def rollup_rebuild(
         else:
             created: dict[tuple[date, str], _Cell] = {}
             _accumulate(_rows(raw.filter(condition)), created)
-            SpendDaily.objects.bulk_create(
-                [_new_cell(tenant_id, cell, key) for (_, key), cell in created.items()], batch_size=1000
-            )
+            _sqlite_insert([_new_cell(tenant_id, cell, key) for (_, key), cell in created.items()])
 
 
 def _rows(queryset: QuerySet[SpendEvent]) -> Iterator[dict[str, Any]]:

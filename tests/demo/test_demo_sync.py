@@ -29,6 +29,10 @@ def moto_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     url = f"http://127.0.0.1:{port}"
+    # The server shares moto's in-process state with other tests: start from an empty emulator.
+    import requests
+
+    requests.post(f"{url}/moto-api/reset", timeout=10)
     monkeypatch.setenv("AWS_ENDPOINT_URL", url)
     aws.clear_credential_cache()
     try:
