@@ -147,3 +147,14 @@ def test_csp_report_only_sends_the_same_policy_without_enforcing_it() -> None:
     assert enforced[1] == "None" and report_only[0] == "None"
     assert "'report-uri': ['/csp-reports/']" in report_only[1]
     assert report_only[1].replace(", 'report-uri': ['/csp-reports/']", "") == enforced[0]
+
+
+def test_redis_url_switches_the_task_queue_to_redis() -> None:
+    code = "import finops.settings as s; print(s.Q_CLUSTER.get('orm'), s.Q_CLUSTER.get('redis'))"
+    base = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "DEBUG"}}
+    plain = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env={**base, "SECRET_KEY": "x"},
+                           capture_output=True, text=True)  # fmt: skip
+    assert plain.stdout.split() == ["default", "None"], plain.stderr
+    redis = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                           env={**base, "SECRET_KEY": "x", "REDIS_URL": "redis://10.0.0.5:6379/0"})  # fmt: skip
+    assert redis.stdout.split() == ["None", "redis://10.0.0.5:6379/0"], redis.stderr
