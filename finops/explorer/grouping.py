@@ -9,7 +9,7 @@ from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import QuerySet
 
-from finops.explorer.selectors import _CELL_FIELDS, Sums, _cell_sums, _pg_aggregates, _pg_sums, _plain
+from finops.explorer.sums import _CELL_FIELDS, Sums, _cell_sums, _pg_aggregates, _pg_sums, _plain
 
 
 def aggregate_sets(qs: QuerySet, sets: dict[str, tuple[str, ...]], *, detail: bool = False) -> dict[str, dict]:

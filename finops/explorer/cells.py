@@ -1,0 +1,164 @@
+"""Querying the daily rollup (SpendDaily) for the explorer: the tenant's cells in a range that pass a
+query's filters, the group expressions, and the sums per group. Always scoped by tenant.
+
+PostgreSQL sums in SQL (numeric is exact). SQLite's SUM of decimals is a float, so there the cells are
+fetched and summed in Python as Decimal; the rollup is small enough for that (a cell per day and
+dimension combination, not per request)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django.db import connection
+from django.db.models import Case, CharField, DecimalField, F, Max, Min, Q, QuerySet, Sum, Value, When
+from django.db.models.functions import TruncMonth, TruncWeek
+
+from connections.models import Tenant
+from finops.explorer.query import DIMENSIONS, ExplorerQuery
+from finops.explorer.sums import (
+    _CELL_FIELDS,
+    BILL_LINE,
+    BILLED,
+    ESTIMATED,
+    METRIC,
+    REQUEST,
+    ZERO,
+    Sums,
+    _cell_cost,
+    _cell_sums,
+    _pg_aggregates,
+    _pg_sums,
+    _plain,
+)
+from finops.ledger.models import SpendDaily
+
+
+def _model_expression() -> Case:
+    """A model's canonical id, or the reference as delivered when it was not resolved."""
+    return Case(When(model_id="", then=F("model_ref")), default=F("model_id"), output_field=CharField())
+
+
+def group_expression(dimension: str, granularity: str = "day") -> Any:
+    if dimension == "model":
+        return _model_expression()
+    if dimension == "week":
+        return TruncWeek("usage_date")
+    if dimension == "month":
+        return TruncMonth("usage_date")
+    return F(DIMENSIONS[dimension].column)
+
+
+def period_expression(granularity: str) -> Any:
+    return {"day": F("usage_date"), "week": TruncWeek("usage_date"), "month": TruncMonth("usage_date")}[granularity]
+
+
+def _filter_q(dimension: str, values: Iterable[str]) -> Q:
+    values = list(values)
+    if dimension == "model":
+        return Q(model_id__in=[v for v in values if v]) | Q(model_id="", model_ref__in=values)
+    return Q(**{f"{DIMENSIONS[dimension].column}__in": values})
+
+
+def spend_cells(tenant: Tenant) -> QuerySet:
+    """The tenant's rollup cells of spend: bill lines and requests. Metric buckets (CloudWatch) are left out
+    of every sum: they carry no dollars and count again the calls that requests and bill lines count."""
+    return SpendDaily.objects.filter(tenant=tenant).exclude(record_kind=METRIC)
+
+
+def cells(tenant: Tenant, query: ExplorerQuery, *, start: date | None = None, end: date | None = None) -> QuerySet:
+    """The tenant's rollup cells in the query's range (or the one given) that pass its filters."""
+    qs = spend_cells(tenant).filter(usage_date__gte=start or query.start, usage_date__lte=end or query.end)
+    for f in query.filters:
+        condition = _filter_q(f.dimension, f.values)
+        qs = qs.exclude(condition) if f.exclude else qs.filter(condition)
+    return qs
+
+
+def cost_expression(basis: str) -> Any:
+    """One cell's dollars on a basis, as a database expression (for cost-only aggregates)."""
+    if basis == "allocated":
+        return Case(
+            When(record_kind=REQUEST, then=F("allocated_cost_usd")),
+            When(record_kind=BILL_LINE, then=F("cost_usd") - F("allocated_cost_usd")),
+            default=Value(ZERO),
+            output_field=DecimalField(max_digits=28, decimal_places=10),
+        )
+    return Case(
+        When(cost_basis=basis, then=F("cost_usd")),
+        default=Value(ZERO),
+        output_field=DecimalField(max_digits=28, decimal_places=10),
+    )
+
+
+def aggregate_cost(qs: QuerySet, groups: dict[str, Any], basis: str) -> dict[tuple[Any, ...], Decimal]:
+    """Dollars per group on one basis: a single sum per group (charts, budgets, pickers)."""
+    keys = [f"k_{n}" for n in groups]
+    annotated = qs.annotate(**{f"k_{n}": e for n, e in groups.items()})
+    out: dict[tuple[Any, ...], Decimal] = {}
+    if connection.vendor == "postgresql":
+        for row in annotated.values(*keys).annotate(s_cost=Sum(cost_expression(basis))).order_by():
+            out[tuple(_plain(row[k]) for k in keys)] = row["s_cost"] or ZERO
+        return out
+    for cell in annotated.values(*keys, "record_kind", "cost_basis", "cost_usd", "allocated_cost_usd").iterator(
+        chunk_size=5000
+    ):
+        key = tuple(_plain(cell[k]) for k in keys)
+        out[key] = out.get(key, ZERO) + _cell_cost(cell, basis)
+    return out
+
+
+def aggregate(qs: QuerySet, groups: dict[str, Any], *, detail: bool = True) -> dict[tuple[Any, ...], Sums]:
+    """Sums per group: `groups` maps an alias to an expression (empty: one total under key ()). Without
+    `detail`, only money, requests and tokens are summed (error, latency and per-type figures stay 0)."""
+    names = list(groups)
+    annotated = qs.annotate(**{f"k_{n}": e for n, e in groups.items()}) if groups else qs
+    keys = [f"k_{n}" for n in names]
+    out: dict[tuple[Any, ...], Sums] = {}
+    if connection.vendor == "postgresql":
+        rows = (
+            annotated.values(*keys).annotate(**_pg_aggregates(detail)).order_by()
+            if keys
+            else [annotated.aggregate(**_pg_aggregates(detail))]
+        )
+        for row in rows:
+            if not keys and not row.get("s_events"):
+                continue
+            out[tuple(_plain(row[k]) for k in keys)] = _pg_sums(row)
+        return out
+    for cell in annotated.values(*keys, *_CELL_FIELDS).iterator(chunk_size=5000):
+        key = tuple(_plain(cell[k]) for k in keys)
+        sums = out.get(key)
+        if sums is None:
+            out[key] = _cell_sums(cell)
+        else:
+            sums.add(_cell_sums(cell))
+    return out
+
+
+def data_dates(tenant: Tenant) -> dict[str, date | None]:
+    """The latest usage date overall, billed and estimated."""
+    qs = spend_cells(tenant).order_by("-usage_date").values_list("usage_date", flat=True)
+    # Each walks the (tenant, usage_date) index backwards to its first match: no scan of the whole rollup.
+    return {
+        "latest": qs.first(),
+        "billed": qs.filter(cost_basis=BILLED).first(),
+        "estimated": qs.filter(cost_basis=ESTIMATED).first(),
+    }
+
+
+def latest_usage_date(tenant: Tenant) -> date | None:
+    return spend_cells(tenant).aggregate(latest=Max("usage_date"))["latest"]
+
+
+def first_dates(tenant: Tenant) -> dict[str, date | None]:
+    """The first usage date overall, billed and estimated (where the tenant's data begins: budgets' forecasts
+    treat days before it as unknown, not as $0)."""
+    qs = spend_cells(tenant)
+    return qs.aggregate(
+        first=Min("usage_date"),
+        billed=Min("usage_date", filter=Q(cost_basis=BILLED)),
+        estimated=Min("usage_date", filter=Q(cost_basis=ESTIMATED)),
+    )
