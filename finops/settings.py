@@ -98,6 +98,7 @@ INSTALLED_APPS = [
     "budgets",
     "finops.dashboards",
     "finops.demo",
+    "lifecycle",
 ]
 
 MIDDLEWARE = [
@@ -224,6 +225,11 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "finops@localhost")
 # A recommendation worth at least this much per month is announced on the tenant's alert channels.
 RECOMMENDATION_ALERT_USD = env_int("RECOMMENDATION_ALERT_USD", 100, minimum=0)
+
+# Data lifecycle: the audit log's own retention (tenants' data follows Tenant.retention_months) and the grace
+# period of a deletion request, during which it can be cancelled.
+AUDIT_RETENTION_MONTHS = env_int("AUDIT_RETENTION_MONTHS", 84, minimum=1)
+DATA_DELETION_GRACE_DAYS = env_int("DATA_DELETION_GRACE_DAYS", 30, minimum=0)
 
 # The secret from which per-tenant prompt-hash keys are derived when a tenant has none of its own.
 FINOPS_HASH_PEPPER = os.environ.get("FINOPS_HASH_PEPPER", SECRET_KEY)

@@ -46,6 +46,12 @@ SCHEDULES: tuple[dict[str, Any], ...] = (
         "schedule_type": Schedule.DAILY,
         "repeats": -1,
     },
+    {
+        "name": "purge-expired-data-nightly",
+        "func": "lifecycle.tasks.purge_expired_data",
+        "schedule_type": Schedule.DAILY,
+        "repeats": -1,
+    },
 )
 
 
@@ -61,7 +67,8 @@ def schedules_declare() -> list[tuple[Schedule, bool]]:
 class Command(BaseCommand):
     help = (
         "Create or update the django-q2 schedules: connection syncs (logs and metrics hourly, CUR every 6 hours, "
-        "inventory daily), prices weekly, recommendations nightly, budgets daily. Same as schedule_syncs."
+        "inventory daily), prices weekly, recommendations nightly, budgets daily, data retention nightly. "
+        "Same as schedule_syncs."
     )
 
     def handle(self, *args: Any, **options: Any) -> None:
