@@ -21,6 +21,7 @@ from typing import Any
 from django.db import transaction
 
 from connections.models import Tenant
+from finops.ledger.bulk import bulk_set
 from finops.ledger.catalog import Catalog, price_class
 from finops.ledger.models import SpendEvent
 from finops.ledger.rollups import rollup_rebuild
@@ -212,7 +213,7 @@ def _reconcile_day(events: Any, day: date, catalog: Catalog, result: Reconciliat
         allocated_bills.update(bill_ids[bucket])
     _store(requests, bills, allocations, allocated_bills, unbilled, result)
     if filled:
-        SpendEvent.objects.bulk_update(filled, list(PRINCIPAL_DIMENSIONS), batch_size=2000)
+        bulk_set(filled, PRINCIPAL_DIMENSIONS)
         result.dimensions_filled += len(filled)
 
 
@@ -231,4 +232,4 @@ def _store(
         SpendEvent(id=b["id"], allocated_cost_usd=b["cost_usd"] if b["id"] in allocated_bills else Decimal(0))
         for b in bills
     ]
-    SpendEvent.objects.bulk_update(updates, ["allocated_cost_usd"], batch_size=2000)
+    bulk_set(updates, ["allocated_cost_usd"])

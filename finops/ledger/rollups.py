@@ -24,6 +24,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 
+from finops.ledger.bulk import bulk_set, sqlite_value
 from finops.ledger.models import LATENCY_BUCKETS, LATENCY_EDGES_MS, SpendDaily, SpendEvent
 
 # The dimensions of a cell, in key order (usage_date is a column of its own).
@@ -218,41 +219,12 @@ def rollup_apply(
             update.append(cell)
     if delete:
         SpendDaily.objects.filter(pk__in=delete).delete()
+    bulk_set(update, list(MEASURES))
     if connection.vendor != "postgresql":
-        # SQLite: plain executemany. Django's bulk_update writes one CASE WHEN per object and field, which
-        # SQLite evaluates per row (quadratic in the batch), and bulk_create prepares every value in Python.
-        _sqlite_update(update)
+        # SQLite: plain executemany; bulk_create prepares every value in Python.
         _sqlite_insert(create)
-        return
-    if update:
-        SpendDaily.objects.bulk_update(update, list(MEASURES), batch_size=1000)
-    if create:
+    elif create:
         SpendDaily.objects.bulk_create(create, batch_size=1000)
-
-
-def _sqlite_value(field: Any, value: Any) -> Any:
-    if value is None:
-        return None
-    kind = field.get_internal_type()
-    if kind == "DecimalField":
-        return str(value)
-    if kind == "DateField":
-        return connection.ops.adapt_datefield_value(value)
-    if kind == "BooleanField":
-        return int(bool(value))
-    return value
-
-
-def _sqlite_update(cells: list[SpendDaily]) -> None:
-    if not cells:
-        return
-    fields = [SpendDaily._meta.get_field(name) for name in MEASURES]
-    assignments = ", ".join(f'"{f.column}" = %s' for f in fields)
-    with connection.cursor() as cursor:
-        cursor.executemany(
-            f'UPDATE {SpendDaily._meta.db_table} SET {assignments} WHERE "id" = %s',
-            [[_sqlite_value(f, getattr(cell, f.attname)) for f in fields] + [cell.pk] for cell in cells],
-        )
 
 
 def _sqlite_insert(cells: list[SpendDaily]) -> None:
@@ -264,7 +236,7 @@ def _sqlite_insert(cells: list[SpendDaily]) -> None:
     with connection.cursor() as cursor:
         cursor.executemany(
             f"INSERT INTO {SpendDaily._meta.db_table} ({columns}) VALUES ({marks})",
-            [[_sqlite_value(f, getattr(cell, f.attname)) for f in fields] for cell in cells],
+            [[sqlite_value(f, getattr(cell, f.attname)) for f in fields] for cell in cells],
         )
 
 
