@@ -138,11 +138,14 @@ def unpriced_action(row: dict[str, Any]) -> tuple[str, str]:
 
 
 def _cells(tenant: Tenant, start: date, end: date) -> QuerySet[SpendDaily]:
-    return explorer.spend_cells(tenant).filter(usage_date__gte=start, usage_date__lte=end)
+    # The smallest rollup with every column the page groups by (the coarse one: no user-level dimension).
+    rollup = explorer.rollup_for(OVERVIEW_COLUMNS)
+    return explorer.spend_cells(tenant, rollup=rollup).filter(usage_date__gte=start, usage_date__lte=end)
 
 
 UNPRICED_SET = ("record_kind", "unpriced", "model_ref", "model_id", "inference_profile_arn")
 BILL_CHECK_SET = ("record_kind", "usage_category")
+OVERVIEW_COLUMNS = ("usage_date", "model_id", "model_ref", "team", "line_item_type", *UNPRICED_SET, *BILL_CHECK_SET)
 
 
 def unpriced_summary(*, tenant: Tenant, start: date, end: date) -> tuple[int, int, list[dict[str, Any]]]:

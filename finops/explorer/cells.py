@@ -34,6 +34,7 @@ from finops.explorer.sums import (
     _plain,
 )
 from finops.ledger.models import SpendDaily
+from finops.ledger.rollup_models import COARSE_ROLLUPS
 
 
 def _model_expression() -> Case:
@@ -62,15 +63,55 @@ def _filter_q(dimension: str, values: Iterable[str]) -> Q:
     return Q(**{f"{DIMENSIONS[dimension].column}__in": values})
 
 
-def spend_cells(tenant: Tenant) -> QuerySet:
+def dimension_columns(dimensions: Iterable[str]) -> set[str]:
+    """The rollup columns that grouping or filtering by these dimensions reads."""
+    out: set[str] = set()
+    for dimension in dimensions:
+        if dimension == "model":
+            out |= {"model_id", "model_ref"}
+        elif dimension in ("date", "week", "month"):
+            out.add("usage_date")
+        else:
+            out.add(DIMENSIONS[dimension].column)
+    return out
+
+
+def rollup_for(columns: Iterable[str]) -> Any:
+    """The smallest rollup that has every one of these columns (aggregate awareness): a coarse one on
+    PostgreSQL, whose triggers keep them equal to SpendDaily; SpendDaily itself otherwise."""
+    if connection.vendor != "postgresql":
+        return SpendDaily
+    wanted = set(columns) - {"usage_date"}
+    for model, dimensions in COARSE_ROLLUPS:
+        if wanted <= set(dimensions):
+            return model
+    return SpendDaily
+
+
+def query_rollup(query: ExplorerQuery, *, also: Iterable[str] = ()) -> Any:
+    """The rollup for a query's group-by and filter dimensions, plus `also`."""
+    return rollup_for(dimension_columns([*query.group_by, *(f.dimension for f in query.filters), *also]))
+
+
+def spend_cells(tenant: Tenant, *, rollup: Any = SpendDaily) -> QuerySet:
     """The tenant's rollup cells of spend: bill lines and requests. Metric buckets (CloudWatch) are left out
     of every sum: they carry no dollars and count again the calls that requests and bill lines count."""
-    return SpendDaily.objects.filter(tenant=tenant).exclude(record_kind=METRIC)
+    return rollup.objects.filter(tenant=tenant).exclude(record_kind=METRIC)
 
 
-def cells(tenant: Tenant, query: ExplorerQuery, *, start: date | None = None, end: date | None = None) -> QuerySet:
-    """The tenant's rollup cells in the query's range (or the one given) that pass its filters."""
-    qs = spend_cells(tenant).filter(usage_date__gte=start or query.start, usage_date__lte=end or query.end)
+def cells(
+    tenant: Tenant,
+    query: ExplorerQuery,
+    *,
+    start: date | None = None,
+    end: date | None = None,
+    rollup: Any = SpendDaily,
+) -> QuerySet:
+    """The tenant's rollup cells in the query's range (or the one given) that pass its filters; from SpendDaily
+    unless a coarser `rollup` is given (see `query_rollup`)."""
+    qs = spend_cells(tenant, rollup=rollup).filter(
+        usage_date__gte=start or query.start, usage_date__lte=end or query.end
+    )
     for f in query.filters:
         condition = _filter_q(f.dimension, f.values)
         qs = qs.exclude(condition) if f.exclude else qs.filter(condition)
@@ -138,10 +179,15 @@ def aggregate(qs: QuerySet, groups: dict[str, Any], *, detail: bool = True) -> d
     return out
 
 
+def _dates_rollup() -> Any:
+    """Dates by cost basis: any rollup has a cell on a day exactly when SpendDaily has one there."""
+    return rollup_for({"cost_basis"})
+
+
 def data_dates(tenant: Tenant) -> dict[str, date | None]:
     """The latest usage date overall, billed and estimated."""
-    qs = spend_cells(tenant).order_by("-usage_date").values_list("usage_date", flat=True)
-    # Each walks the (tenant, usage_date) index backwards to its first match: no scan of the whole rollup.
+    qs = spend_cells(tenant, rollup=_dates_rollup()).order_by("-usage_date").values_list("usage_date", flat=True)
+    # Each walks the (tenant, usage_date, ...) index backwards to its first match: no scan of the whole rollup.
     return {
         "latest": qs.first(),
         "billed": qs.filter(cost_basis=BILLED).first(),
@@ -150,13 +196,13 @@ def data_dates(tenant: Tenant) -> dict[str, date | None]:
 
 
 def latest_usage_date(tenant: Tenant) -> date | None:
-    return spend_cells(tenant).aggregate(latest=Max("usage_date"))["latest"]
+    return spend_cells(tenant, rollup=_dates_rollup()).aggregate(latest=Max("usage_date"))["latest"]
 
 
 def first_dates(tenant: Tenant) -> dict[str, date | None]:
     """The first usage date overall, billed and estimated (where the tenant's data begins: budgets' forecasts
     treat days before it as unknown, not as $0)."""
-    qs = spend_cells(tenant)
+    qs = spend_cells(tenant, rollup=_dates_rollup())
     return qs.aggregate(
         first=Min("usage_date"),
         billed=Min("usage_date", filter=Q(cost_basis=BILLED)),

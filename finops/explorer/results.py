@@ -11,7 +11,15 @@ from typing import Any
 from django.db.models import Case, CharField, F, Q, Value, When
 
 from connections.models import Tenant
-from finops.explorer.cells import aggregate, aggregate_cost, cells, data_dates, group_expression, period_expression
+from finops.explorer.cells import (
+    aggregate,
+    aggregate_cost,
+    cells,
+    data_dates,
+    group_expression,
+    period_expression,
+    query_rollup,
+)
 from finops.explorer.query import TIME_DIMENSIONS, ExplorerQuery
 from finops.explorer.sums import ZERO, Sums, UnitEconomics, unit_economics
 from finops.ledger.models import ModelCatalog, TokenType
@@ -111,7 +119,7 @@ def table(tenant: Tenant, query: ExplorerQuery) -> tuple[list[Row], Row]:
     """Every group of the query (all pages), sorted, with shares of the total; and the total row."""
     names = model_names()
     groups = {g: group_expression(g) for g in query.group_by}
-    grouped = aggregate(cells(tenant, query), groups)
+    grouped = aggregate(cells(tenant, query, rollup=query_rollup(query)), groups)
     total_sums = Sums()
     for sums in grouped.values():
         total_sums.add(sums)
@@ -145,11 +153,13 @@ def series(
     period = period_expression(query.granularity)
     periods = _periods(query)
     if not stack:
-        grouped = aggregate_cost(cells(tenant, query), {"period": period}, query.basis)
+        grouped = aggregate_cost(cells(tenant, query, rollup=query_rollup(query)), {"period": period}, query.basis)
         values = {key: cost for (key,), cost in grouped.items()}
         return Series(periods, [{"key": "", "label": "Total", "values": [values.get(p, ZERO) for p in periods]}])
     if totals is None:
-        ranking = aggregate_cost(cells(tenant, query), {"stack": group_expression(stack)}, query.basis)
+        ranking = aggregate_cost(
+            cells(tenant, query, rollup=query_rollup(query)), {"stack": group_expression(stack)}, query.basis
+        )
         totals = {key: cost for (key,), cost in ranking.items()}
     ranked = sorted(totals, key=lambda k: (-totals[k], str(k)))
     shown = ranked[:top] if len(ranked) > top + 1 else ranked
@@ -161,7 +171,7 @@ def series(
     if "" in shown:
         kept |= Q(_stack__isnull=True)
     bucket = Case(When(kept, then=F("_stack")), default=Value(OTHER), output_field=CharField())
-    source = cells(tenant, query).annotate(_stack=group_expression(stack))
+    source = cells(tenant, query, rollup=query_rollup(query)).annotate(_stack=group_expression(stack))
     grouped = aggregate_cost(source, {"period": period, "stack": bucket}, query.basis)
     names = model_names()
     by_group: dict[str, dict[str, Decimal]] = {k: {} for k in [*shown, OTHER]}

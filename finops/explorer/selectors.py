@@ -22,6 +22,8 @@ from finops.explorer.cells import (
     group_expression,
     latest_usage_date,
     period_expression,
+    query_rollup,
+    rollup_for,
     spend_cells,
 )
 from finops.explorer.query import ExplorerQuery
@@ -56,17 +58,23 @@ from finops.explorer.sums import (
 
 def daily_costs(tenant: Tenant, query: ExplorerQuery, *, start: date, end: date) -> dict[date, Decimal]:
     """Cost per day on the query's basis, filters applied, over [start, end] (budgets, forecasts)."""
-    grouped = aggregate_cost(cells(tenant, query, start=start, end=end), {"day": F("usage_date")}, query.basis)
+    grouped = aggregate_cost(
+        cells(tenant, query, start=start, end=end, rollup=query_rollup(query)), {"day": F("usage_date")}, query.basis
+    )
     return {date.fromisoformat(day): cost for (day,), cost in grouped.items()}
 
 
 def totals(tenant: Tenant, query: ExplorerQuery) -> Sums:
-    return aggregate(cells(tenant, query), {}).get((), Sums())
+    return aggregate(cells(tenant, query, rollup=query_rollup(query)), {}).get((), Sums())
 
 
 def dimension_values(tenant: Tenant, query: ExplorerQuery, dimension: str, *, limit: int = 200) -> list[str]:
     """The values a dimension takes in the query's range (for filter pickers), largest spend first."""
-    grouped = aggregate_cost(cells(tenant, query), {"v": group_expression(dimension)}, query.basis)
+    grouped = aggregate_cost(
+        cells(tenant, query, rollup=query_rollup(query, also=(dimension,))),
+        {"v": group_expression(dimension)},
+        query.basis,
+    )
     ranked = sorted(grouped, key=lambda k: (-grouped[k], str(k[0])))
     return [str(k[0]) for k in ranked[:limit]]
 
@@ -103,6 +111,8 @@ __all__ = [
     "model_names",
     "percentile",
     "period_expression",
+    "query_rollup",
+    "rollup_for",
     "series",
     "spend_cells",
     "table",

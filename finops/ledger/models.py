@@ -391,3 +391,6 @@ class SpendDaily(models.Model):
 
     def __str__(self) -> str:
         return f"{self.usage_date} {self.record_kind} {self.model_id or self.model_ref} {self.cost_usd}"
+
+
+from finops.ledger.rollup_models import SpendDailyCoarse, SpendDailyPeople  # noqa: E402, F401  (coarser rollups)

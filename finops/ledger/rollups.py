@@ -290,6 +290,12 @@ def rollup_rebuild(
             created: dict[tuple[date, str], _Cell] = {}
             _accumulate(_rows(raw.filter(condition)), created)
             _sqlite_insert([_new_cell(tenant_id, cell, key) for (_, key), cell in created.items()])
+        if not condition:
+            # A whole tenant: its coarse rollups too, from the cells just written (the triggers kept them
+            # in step already; this also mends any that drifted, which rollup_check reports).
+            from finops.ledger.coarse import coarse_rebuild
+
+            coarse_rebuild(tenant_id=tenant_id)
 
 
 def _rows(queryset: QuerySet[SpendEvent]) -> Iterator[dict[str, Any]]:
@@ -299,10 +305,10 @@ def _rows(queryset: QuerySet[SpendEvent]) -> Iterator[dict[str, Any]]:
 # --- PostgreSQL: set-based ------------------------------------------------------------------------
 
 
-def _pg_key_sql(q: str) -> str:
-    """The dims_key of the row whose columns are qualified by `q` (e.g. `e.`)."""
+def _pg_key_sql(q: str, dimensions: tuple[str, ...] = DIMENSIONS) -> str:
+    """The dims_key of the row whose columns are qualified by `q` (e.g. `e.`), over `dimensions`."""
     parts = []
-    for name in DIMENSIONS:
+    for name in dimensions:
         if name == "unpriced":
             text = f"(CASE WHEN {q}unpriced THEN '1' ELSE '0' END)"
         elif name == "billing_period":
@@ -409,4 +415,6 @@ def rollup_check(*, tenant_id: int) -> list[str]:
                 problems.append(f"{cell.usage_date} {cell.dims_key} {name}: rollup {stored}, ledger {wanted}")
     for key in expected.keys() - seen:
         problems.append(f"{key[0]} {key[1]}: in the ledger, not in the rollup")
-    return problems
+    from finops.ledger.coarse import coarse_check  # (it builds on this module)
+
+    return problems + coarse_check(tenant_id=tenant_id)

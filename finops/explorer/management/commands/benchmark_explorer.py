@@ -16,7 +16,7 @@ from finops.dashboards.selectors import overview
 from finops.explorer.benchmark import Timing, generate_rows, load_rows, timed
 from finops.explorer.query import parse_query
 from finops.explorer.selectors import explore
-from finops.ledger.models import SpendDaily, SpendEvent
+from finops.ledger.models import SpendDaily, SpendDailyCoarse, SpendDailyPeople, SpendEvent
 from finops.ledger.rollups import rollup_rebuild
 from finops.ledger.selectors import ReportFilter, spend_report
 
@@ -61,7 +61,8 @@ class Command(BaseCommand):
                 raise CommandError(f"No tenant {options['tenant']!r}.")
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
-                cursor.execute(f"ANALYZE {SpendEvent._meta.db_table}; ANALYZE {SpendDaily._meta.db_table}")
+                for model in (SpendEvent, SpendDaily, SpendDailyCoarse, SpendDailyPeople):
+                    cursor.execute(f"ANALYZE {model._meta.db_table}")
         events = SpendEvent.objects.filter(tenant=tenant).count()
         cells = SpendDaily.objects.filter(tenant=tenant).count()
         say(f"Ledger: {events:,} rows; rollup: {cells:,} cells ({events / max(cells, 1):.0f} rows per cell).")

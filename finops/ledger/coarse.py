@@ -1,0 +1,138 @@
+"""Keeping the coarser rollups (finops.ledger.rollup_models) equal to SpendDaily, on PostgreSQL.
+
+Statement triggers on SpendDaily add each statement's changed cells to them: the new values of inserted and
+updated cells, minus the old values of updated and deleted ones, summed per coarse cell (numeric: exact),
+and a coarse cell whose events reach 0 is deleted. Every path that changes SpendDaily (the loader's
+INSERT ... ON CONFLICT, re-pricing's updates, rebuilds, purges, a tenant's deletion) therefore keeps them
+right in its own transaction, with no code of its own. `coarse_check` compares them with SpendDaily
+(rollup_check calls it) and `coarse_rebuild` recomputes a tenant's from SpendDaily (rollup_rebuild of a
+whole tenant calls it). SQLite has no exact decimal sum in SQL: there the explorer reads SpendDaily alone."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import connection
+
+from finops.ledger.models import SpendDaily
+from finops.ledger.rollup_models import COARSE_MEASURES, COARSE_ROLLUPS
+from finops.ledger.rollups import _pg_key_sql
+
+FINE = SpendDaily._meta.db_table
+
+
+def _sum_sql(table: str, dimensions: tuple[str, ...], rows: str) -> str:
+    """INSERT the rows of `rows` (a subquery with SpendDaily's columns, measures signed) summed into `table`'s
+    cells, adding to the cells that exist."""
+    dims = ", ".join(f'd."{d}"' for d in dimensions)
+    sums = ", ".join(f'SUM(d."{m}")' for m in COARSE_MEASURES)
+    columns = ", ".join(["tenant_id", "usage_date", "dims_key", *(f'"{c}"' for c in (*dimensions, *COARSE_MEASURES))])
+    updates = ", ".join(f'"{m}" = {table}."{m}" + EXCLUDED."{m}"' for m in COARSE_MEASURES)
+    return (
+        f"INSERT INTO {table} ({columns}) "
+        f"SELECT d.tenant_id, d.usage_date, {_pg_key_sql('d.', dimensions)}, {dims}, {sums} FROM ({rows}) d "
+        f"GROUP BY d.tenant_id, d.usage_date, {dims} "
+        f"ON CONFLICT (tenant_id, usage_date, dims_key) DO UPDATE SET {updates}"
+    )
+
+
+def _rows_sql(source: str, dimensions: tuple[str, ...], *, sign: int = 1, where: str = "") -> str:
+    measures = ", ".join(f'{"-" if sign < 0 else ""}"{m}" AS "{m}"' for m in COARSE_MEASURES)
+    dims = ", ".join(f'"{d}"' for d in dimensions)
+    return f"SELECT tenant_id, usage_date, {dims}, {measures} FROM {source}{f' WHERE {where}' if where else ''}"
+
+
+def _function_name(table: str) -> str:
+    return f"{table}_apply"
+
+
+def pg_install_sql(table: str, dimensions: tuple[str, ...]) -> list[str]:
+    """The trigger function and the three statement triggers that keep `table` equal to SpendDaily."""
+    new, old = _rows_sql("new_rows", dimensions), _rows_sql("old_rows", dimensions, sign=-1)
+    empty = f"DELETE FROM {table} t USING (SELECT DISTINCT tenant_id, usage_date FROM old_rows) o WHERE t.tenant_id = o.tenant_id AND t.usage_date = o.usage_date AND t.events <= 0"  # noqa: E501
+    function = _function_name(table)
+    body = (
+        "BEGIN\n"
+        f"  IF TG_OP = 'INSERT' THEN {_sum_sql(table, dimensions, new)};\n"
+        f"  ELSIF TG_OP = 'UPDATE' THEN {_sum_sql(table, dimensions, f'{new} UNION ALL {old}')}; {empty};\n"
+        f"  ELSE {_sum_sql(table, dimensions, old)}; {empty};\n"
+        "  END IF;\n  RETURN NULL;\nEND"
+    )
+    statements = [f"CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $body$\n{body}\n$body$"]
+    for op, referencing in (
+        ("INSERT", "NEW TABLE AS new_rows"),
+        ("UPDATE", "OLD TABLE AS old_rows NEW TABLE AS new_rows"),
+        ("DELETE", "OLD TABLE AS old_rows"),
+    ):
+        statements.append(
+            f"CREATE TRIGGER {table}_{op.lower()} AFTER {op} ON {FINE} REFERENCING {referencing} "
+            f"FOR EACH STATEMENT EXECUTE FUNCTION {function}()"
+        )
+    return statements
+
+
+def pg_uninstall_sql(table: str) -> list[str]:
+    return [
+        *(f"DROP TRIGGER IF EXISTS {table}_{op} ON {FINE}" for op in ("insert", "update", "delete")),
+        f"DROP FUNCTION IF EXISTS {_function_name(table)}()",
+    ]
+
+
+def coarse_install(schema_editor: Any = None) -> None:
+    """Create the triggers and fill the coarse rollups from SpendDaily (the migration; PostgreSQL only)."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        for model, dimensions in COARSE_ROLLUPS:
+            table = model._meta.db_table
+            for sql in pg_install_sql(table, dimensions):
+                cursor.execute(sql)
+            cursor.execute(f"DELETE FROM {table}")
+            cursor.execute(_sum_sql(table, dimensions, _rows_sql(FINE, dimensions)))
+
+
+def coarse_uninstall(schema_editor: Any = None) -> None:
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        for model, _ in COARSE_ROLLUPS:
+            for sql in pg_uninstall_sql(model._meta.db_table):
+                cursor.execute(sql)
+
+
+def coarse_rebuild(*, tenant_id: int) -> None:
+    """Recompute a tenant's coarse rollups from its SpendDaily cells (PostgreSQL; call inside a transaction)."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        for model, dimensions in COARSE_ROLLUPS:
+            table = model._meta.db_table
+            cursor.execute(f"DELETE FROM {table} WHERE tenant_id = %s", [tenant_id])
+            cursor.execute(
+                _sum_sql(table, dimensions, _rows_sql(FINE, dimensions, where="tenant_id = %s")), [tenant_id]
+            )
+
+
+def coarse_check(*, tenant_id: int) -> list[str]:
+    """Differences between each coarse rollup and SpendDaily summed over the same dimensions (PostgreSQL)."""
+    if connection.vendor != "postgresql":
+        return []
+    problems: list[str] = []
+    with connection.cursor() as cursor:
+        for model, dimensions in COARSE_ROLLUPS:
+            table = model._meta.db_table
+            dims = ", ".join(f'"{d}"' for d in dimensions)
+            measures = ", ".join(f'"{m}"' for m in COARSE_MEASURES)
+            sums = ", ".join(f'SUM("{m}")' for m in COARSE_MEASURES)
+            # Cells in one and not (or not equal) in the other, both ways.
+            cursor.execute(
+                f"WITH want AS (SELECT usage_date, {dims}, {sums} FROM {FINE} WHERE tenant_id = %s "
+                f"GROUP BY usage_date, {dims}), have AS (SELECT usage_date, {dims}, {measures} FROM {table} "
+                "WHERE tenant_id = %s) "
+                "(SELECT 'rollup', * FROM want EXCEPT SELECT 'rollup', * FROM have) UNION ALL "
+                f"(SELECT '{table}', * FROM have EXCEPT SELECT '{table}', * FROM want) LIMIT 1000",
+                [tenant_id, tenant_id],
+            )
+            for row in cursor.fetchall():
+                problems.append(f"{row[1]} {table}: a cell only in {row[0]} (or differing): {row[2:]}")
+    return problems
