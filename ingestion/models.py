@@ -49,6 +49,9 @@ class ImportRun(models.Model):
     )
     finished_at = models.DateTimeField(null=True, blank=True)
     duration_seconds = models.FloatField(null=True, blank=True)
+    stage_seconds = models.JSONField(
+        default=dict, blank=True, help_text="Seconds per stage: parse, normalise, load, reconcile."
+    )
 
     class Meta:
         ordering = ["-started_at", "-id"]

@@ -293,6 +293,9 @@ def normalize_cur_row(
     # Every delivered value and every stored one: a re-delivery that changes anything (a cost, a
     # tag, the tenant's tag mapping) is a different row; an identical one is the same row.
     fields["dedupe_key"] = _stable_key("cur", [sorted(identity.items()), sorted(fields.items())])
+    # What reconciliation gives a bill line no request explains (set after the key, which it is not part
+    # of): an import with nothing to allocate then rewrites no row.
+    fields["allocated_cost_usd"] = Decimal(0)
     return fields
 
 

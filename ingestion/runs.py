@@ -9,10 +9,11 @@ import os
 import socket
 import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -26,6 +27,34 @@ from ingestion.parsers.common import Rejected
 
 logger = logging.getLogger(__name__)
 MAX_SAMPLES = 200
+T = TypeVar("T")
+
+
+class StageClock:
+    """Seconds spent per stage of an import (parse, normalise, load, reconcile), kept on the run so a
+    slow import says where its time went."""
+
+    def __init__(self) -> None:
+        self.seconds: Counter[str] = Counter()
+
+    def timed(self, stage: str, items: Iterator[T]) -> Iterator[T]:
+        """The items of `items`, with the time spent producing each one counted to `stage`."""
+        while True:
+            started = time.perf_counter()
+            try:
+                item = next(items)
+            except StopIteration:
+                self.seconds[stage] += time.perf_counter() - started
+                return
+            self.seconds[stage] += time.perf_counter() - started
+            yield item
+
+    def add(self, stage: str, started: float) -> None:
+        """Count the time since `started` (a time.perf_counter() reading) to `stage`."""
+        self.seconds[stage] += time.perf_counter() - started
+
+    def as_dict(self) -> dict[str, float]:
+        return {stage: round(seconds, 3) for stage, seconds in self.seconds.items()}
 
 
 @dataclass

@@ -20,13 +20,20 @@ from connections.models import Tenant
 from finops.ledger.catalog import Catalog
 from finops.ledger.selectors import catalog_load
 from finops.ledger.services import ledger_reconcile
-from ingestion.loader import delete_billed_period, insert_events, lock_billing_period, period_billed_total
+from ingestion.loader import (
+    delete_billed_period,
+    insert_events,
+    lock_billing_period,
+    period_billed_total,
+    refresh_statistics,
+)
 from ingestion.models import ImportRun
 from ingestion.normalize import normalize_cur_row, normalize_log_record
 from ingestion.parsers.common import Batch, FileUnreadable, Rejected
 from ingestion.parsers.cur import CurFile, discover_cur_files, file_billing_periods, iter_cur_file
 from ingestion.parsers.invocation_logs import discover_log_files, iter_log_file
 from ingestion.runs import (
+    StageClock,
     Tally,
     import_runs_mark_interrupted,
     run_end,
@@ -117,7 +124,8 @@ def _load_cur_file(
     say: Progress,
 ) -> None:
     label = f"{period:%Y-%m}"
-    for batch in iter_cur_file(item.path, batch_size=context["batch_size"]):
+    clock: StageClock = context["clock"]
+    for batch in clock.timed("parse", iter_cur_file(item.path, batch_size=context["batch_size"])):
         tally.read += batch.read
         tally.skipped.update(batch.skipped)
         tally.add_rejected(batch.rejected)
@@ -137,10 +145,14 @@ def _load_cur_file(
                     ]
                 )
         batch.rows = in_period
+        started = time.perf_counter()
         rows, bad, warnings = _normalise_batch(batch, normalize_cur_row, context["catalog"], context["mapping"])
+        clock.add("normalise", started)
         tally.add_rejected(bad)
         tally.add_warnings(warnings)
+        started = time.perf_counter()
         loaded = insert_events(rows, tenant_id=context["tenant_id"], import_run_id=context["run_id"], claim=True)
+        clock.add("load", started)
         tally.loaded += loaded.inserted
         tally.unchanged += loaded.unchanged
         if loaded.duplicates:
@@ -190,6 +202,7 @@ def _import_cur(
         "tenant_id": tenant.pk,
         "run_id": run.pk,
         "batch_size": batch_size,
+        "clock": StageClock(),
     }
     total = len(files)
     number = 0
@@ -259,17 +272,22 @@ def _import_cur(
             say(f"    billing period {label}: identical to the delivery already loaded; nothing changed")
         tally.merge(group_tally)
         periods.add(period)
-    _reconcile(tenant, periods, say)
+    _reconcile(tenant, periods, say, context["clock"], rows_loaded=tally.loaded)
+    run.stage_seconds = context["clock"].as_dict()
     return run_end(run, tally, started, actor)
 
 
-def _reconcile(tenant: Tenant, periods: set[date], say: Progress) -> None:
+def _reconcile(tenant: Tenant, periods: set[date], say: Progress, clock: StageClock, *, rows_loaded: int) -> None:
     """Allocate the periods' billed usage to their requests again (their bills or requests changed), and
     queue the recommenders and the budgets' evaluation for the tenant (the worker runs them; Q_CLUSTER["sync"]
     runs them here)."""
+    started = time.perf_counter()
+    if periods:
+        refresh_statistics(rows_loaded=rows_loaded)
     for result in ledger_reconcile(tenant=tenant, periods=periods):
         coverage = f"{result.coverage}%" if result.coverage is not None else "no billed token usage"
         say(f"    reconciled {result.period:%Y-%m}: requests explain {coverage} of the billed token usage")
+    clock.add("reconcile", started)
     if periods and getattr(settings, "RECOMMEND_AFTER_IMPORT", True):
         from django_q.tasks import async_task
 
@@ -337,6 +355,7 @@ def _import_logs(
     catalog = catalog_load()
     mapping = tenant.tag_mapping
     hash_key = tenant_hash_key(tenant)
+    clock = StageClock()
     total = len(files)
     every = max(1, total // 50)
     periods: set[date] = set()
@@ -347,13 +366,17 @@ def _import_logs(
         try:
             # One file, one transaction: a file that turns out damaged half-way loads nothing.
             with transaction.atomic():
-                for batch in iter_log_file(path, hash_key=hash_key, batch_size=batch_size):
+                for batch in clock.timed("parse", iter_log_file(path, hash_key=hash_key, batch_size=batch_size)):
                     file_tally.read += batch.read
                     file_tally.add_rejected(batch.rejected)
+                    started_at = time.perf_counter()
                     rows, bad, warnings = _normalise_batch(batch, normalize_log_record, catalog, mapping)
+                    clock.add("normalise", started_at)
                     file_tally.add_rejected(bad)
                     file_tally.add_warnings(warnings)
+                    started_at = time.perf_counter()
                     loaded = insert_events(rows, tenant_id=tenant.pk, import_run_id=run.pk)
+                    clock.add("load", started_at)
                     file_periods.update(row["billing_period"] for row in rows)
                     file_tally.loaded += loaded.inserted
                     if loaded.duplicates:
@@ -374,7 +397,8 @@ def _import_logs(
             periods.update(file_periods)
         if number % every == 0 or number == total:
             say(f"[{number}/{total}] files: {tally.read:,} records read, {tally.loaded:,} loaded")
-    _reconcile(tenant, periods, say)
+    _reconcile(tenant, periods, say, clock, rows_loaded=tally.loaded)
+    run.stage_seconds = clock.as_dict()
     return run_end(run, tally, started, actor)
 
 

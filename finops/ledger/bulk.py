@@ -73,6 +73,8 @@ def bulk_set(objs: Sequence[models.Model], fields: Sequence[str]) -> int:
             with cursor.copy(f"COPY {STAGE} ({names}) FROM STDIN") as copy:
                 for obj in objs:
                     copy.write_row([obj.pk, *(_copy_value(getattr(obj, f.attname)) for f in targets)])
+            # Without statistics the planner guesses the stage's size and may scan the whole table to join it.
+            cursor.execute(f"ANALYZE {STAGE}")
             cursor.execute(
                 f"UPDATE {table} AS t SET {assignments} FROM {STAGE} AS s "
                 f"WHERE t.{quote(pk.column)} = s.{quote(pk.column)} AND ({changed})"

@@ -84,6 +84,7 @@ class Reconciliation:
     requests_not_yet_billed: int = 0
     dimensions_filled: int = 0
     buckets: int = 0
+    rows_changed: int = 0  # rows whose allocation or dimensions this run changed
     unattributed_buckets: list[dict[str, Any]] = field(default_factory=list)
 
     @property
@@ -123,9 +124,10 @@ def _request_weights(row: dict[str, Any], catalog: Catalog) -> dict[str, Decimal
 
 
 BILL_FIELDS = ("id", "usage_date", "account_id", "region", "model_id", "token_type", "route", "service_tier",
-               "iam_principal", "cost_usd", *PRINCIPAL_DIMENSIONS)  # fmt: skip
+               "iam_principal", "cost_usd", "allocated_cost_usd", *PRINCIPAL_DIMENSIONS)  # fmt: skip
 REQUEST_FIELDS = ("id", "usage_date", "account_id", "region", "model_id", "route", "service_tier", "iam_principal",
-                  "cache_write_1h_tokens", *REQUEST_TOKENS.values(), *PRINCIPAL_DIMENSIONS)  # fmt: skip
+                  "cache_write_1h_tokens", "allocated_cost_usd", *REQUEST_TOKENS.values(),
+                  *PRINCIPAL_DIMENSIONS)  # fmt: skip
 
 
 def reconcile_period(*, tenant: Tenant, period: date, catalog: Catalog) -> Reconciliation:
@@ -139,8 +141,9 @@ def reconcile_period(*, tenant: Tenant, period: date, catalog: Catalog) -> Recon
     with transaction.atomic():
         for day in days:
             _reconcile_day(events.filter(billing_period=period), day, catalog, result)
-        # Allocations and filled-in dimensions changed the period's rows: its rollup cells follow.
-        rollup_rebuild(tenant_id=tenant.pk, billing_periods=[period])
+        if result.rows_changed:
+            # Allocations and filled-in dimensions changed the period's rows: its rollup cells follow.
+            rollup_rebuild(tenant_id=tenant.pk, billing_periods=[period])
     return result
 
 
@@ -213,7 +216,7 @@ def _reconcile_day(events: Any, day: date, catalog: Catalog, result: Reconciliat
         allocated_bills.update(bill_ids[bucket])
     _store(requests, bills, allocations, allocated_bills, unbilled, result)
     if filled:
-        bulk_set(filled, PRINCIPAL_DIMENSIONS)
+        result.rows_changed += bulk_set(filled, PRINCIPAL_DIMENSIONS)
         result.dimensions_filled += len(filled)
 
 
@@ -225,11 +228,16 @@ def _store(
     unbilled: set[int],
     result: Reconciliation,
 ) -> None:
-    updates = [SpendEvent(id=r["id"], allocated_cost_usd=allocations.get(r["id"])) for r in requests]
+    # Only rows whose allocation moves are written (a reconciliation run again writes nothing).
+    updates = [
+        SpendEvent(id=r["id"], allocated_cost_usd=allocations.get(r["id"]))
+        for r in requests
+        if allocations.get(r["id"]) != r["allocated_cost_usd"]
+    ]
     result.requests_allocated += sum(1 for r in requests if r["id"] in allocations)
     result.requests_not_yet_billed += sum(1 for r in requests if r["id"] in unbilled and r["id"] not in allocations)
-    updates += [
-        SpendEvent(id=b["id"], allocated_cost_usd=b["cost_usd"] if b["id"] in allocated_bills else Decimal(0))
-        for b in bills
-    ]
-    bulk_set(updates, ["allocated_cost_usd"])
+    for bill in bills:
+        allocated = bill["cost_usd"] if bill["id"] in allocated_bills else Decimal(0)
+        if allocated != bill["allocated_cost_usd"]:
+            updates.append(SpendEvent(id=bill["id"], allocated_cost_usd=allocated))
+    result.rows_changed += bulk_set(updates, ["allocated_cost_usd"])

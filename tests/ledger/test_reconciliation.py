@@ -120,6 +120,27 @@ def test_reconciling_again_changes_nothing(loaded: Tenant) -> None:
     assert _allocated(loaded) == before
 
 
+def test_a_reconciliation_run_again_writes_no_row_and_leaves_the_rollup_alone(loaded: Tenant) -> None:
+    from finops.ledger.models import SpendDaily
+
+    cells = sorted(SpendDaily.objects.filter(tenant=loaded).values_list("id", "allocated_cost_usd"))
+
+    (result,) = ledger_reconcile(tenant=loaded, periods=[AUGUST])
+
+    assert result.rows_changed == 0
+    assert sorted(SpendDaily.objects.filter(tenant=loaded).values_list("id", "allocated_cost_usd")) == cells
+
+
+def test_bills_no_request_explains_are_loaded_already_reconciled(tenant: Tenant) -> None:
+    import_cur(tenant=tenant, paths=[BILL])  # no requests at all: nothing to allocate
+    bills = SpendEvent.objects.filter(tenant=tenant, record_kind="billed_line")
+    assert bills.exists() and not bills.exclude(allocated_cost_usd=0).exists()
+
+    (result,) = ledger_reconcile(tenant=tenant, periods=[AUGUST])
+
+    assert result.rows_changed == 0 and result.allocated_usd == 0
+
+
 def test_requests_without_a_team_take_their_principals_team_from_the_bill(loaded: Tenant) -> None:
     teams = dict(SpendEvent.objects.filter(tenant=loaded, record_kind="request").values_list("request_id", "team"))
     teams = {key[-1]: team for key, team in teams.items()}

@@ -1,152 +1,156 @@
-"""Measure the importers on large synthetic files: rows per second and peak memory, printed."""
+"""Measure the importers on generated CUR and invocation-log files: rows/s per stage, the whole import beside
+the raw COPY of the same rows into an empty copy of the ledger table (same indexes), parse-only figures, and
+peak RSS at two sizes (each import runs in a process of its own). Figures are printed, never asserted."""
 
 from __future__ import annotations
 
-import csv
-import gzip
 import json
-import resource
+import os
+import subprocess
+import sys
 import tempfile
-import time
 import uuid
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import connection
 
 from connections.models import Tenant
 from finops.ledger.models import SpendDaily, SpendEvent
-from ingestion.services import import_cur, import_invocation_logs
+from ingestion.benchmark import import_in_child, parse_only, raw_copy, write_cur, write_logs
 
-CUR_COLUMNS = [
-    "identity_line_item_id",
-    "identity_time_interval",
-    "bill_billing_period_start_date",
-    "line_item_line_item_type",
-    "line_item_usage_account_id",
-    "line_item_product_code",
-    "line_item_usage_type",
-    "line_item_operation",
-    "line_item_usage_start_date",
-    "line_item_usage_end_date",
-    "line_item_usage_amount",
-    "line_item_unblended_cost",
-    "line_item_unblended_rate",
-    "pricing_unit",
-    "line_item_iam_principal",
-    "product_product_family",
-    "product",
-    "tags",
-]
-
-
-def _peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def write_cur(path: Path, rows: int, *, first: int = 0) -> None:
-    """`rows` CUR rows numbered from `first` (line item ids stay unique across files)."""
-    start = datetime(2026, 6, 1, tzinfo=UTC)
-    with gzip.open(path, "wt", newline="", compresslevel=1) as handle:
-        writer = csv.writer(handle)
-        writer.writerow(CUR_COLUMNS)
-        for i in range(first, first + rows):
-            day = start + timedelta(days=i % 28)
-            amount = 10 + (i % 997) / 10
-            writer.writerow(
-                [
-                    f"li-{i}",
-                    f"{day:%Y-%m-%dT%H:%M:%SZ}/{day + timedelta(days=1):%Y-%m-%dT%H:%M:%SZ}",
-                    "2026-06-01T00:00:00Z",
-                    "Usage",
-                    "111111111111",
-                    "AmazonBedrockService",
-                    "USE1-Claude4.6Sonnet-input-tokens",
-                    "InvokeModelInference",
-                    f"{day:%Y-%m-%dT%H:%M:%SZ}",
-                    f"{day + timedelta(days=1):%Y-%m-%dT%H:%M:%SZ}",
-                    f"{amount:.3f}",
-                    f"{amount * 0.0033:.10f}",
-                    "0.0033",
-                    "1K tokens",
-                    f"arn:aws:iam::111111111111:user/user-{i % 500}",
-                    "Amazon Bedrock",
-                    json.dumps({"product_name": "Claude Sonnet 4.6 (Amazon Bedrock Edition)"}),
-                    json.dumps({"iamPrincipal/team": f"team-{i % 12}"}),
-                ]
-            )
-
-
-def write_logs(path: Path, records: int) -> None:
-    start = datetime(2026, 6, 1, tzinfo=UTC)
-    with gzip.open(path, "wt", compresslevel=1) as handle:
-        for i in range(records):
-            record: dict[str, Any] = {
-                "schemaType": "ModelInvocationLog",
-                "schemaVersion": "1.0",
-                "timestamp": f"{start + timedelta(seconds=i * 7):%Y-%m-%dT%H:%M:%SZ}",
-                "accountId": "111111111111",
-                "identity": {"arn": f"arn:aws:sts::111111111111:assumed-role/AppRole/session-{i % 300}"},
-                "region": "us-east-1",
-                "requestId": str(uuid.UUID(int=i)),
-                "operation": "Converse",
-                "modelId": "us.anthropic.claude-sonnet-4-6",
-                "input": {
-                    "inputContentType": "application/json",
-                    "inputBodyJson": {"messages": [{"role": "user", "content": [{"text": f"question {i}"}]}]},
-                    "inputTokenCount": 1000 + i % 500,
-                    "cacheReadInputTokenCount": i % 3 * 100,
-                    "cacheWriteInputTokenCount": 0,
-                },
-                "output": {
-                    "outputContentType": "application/json",
-                    "outputBodyJson": {"metrics": {"latencyMs": 800 + i % 400}},
-                    "outputTokenCount": 200 + i % 100,
-                },
-                "requestMetadata": {"team": f"team-{i % 12}", "application": f"app-{i % 30}"},
-            }
-            handle.write(json.dumps(record) + "\n")
+# Kept importable from here: benchmark_sync and older scripts import the writers from this module.
+__all__ = ["Command", "write_cur", "write_logs"]
+STAGES = ("parse", "normalise", "load", "reconcile")
 
 
 class Command(BaseCommand):
-    help = "Import large synthetic CUR and invocation-log files into a throw-away tenant and print the figures."
+    help = (
+        "Import generated CUR and invocation-log files into throw-away tenants and print rows/s per stage beside "
+        "the raw COPY of the same rows into an empty copy of the ledger table, parse-only figures and peak RSS."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--cur-rows", type=int, default=200_000)
         parser.add_argument("--log-records", type=int, default=100_000)
-        parser.add_argument("--keep", action="store_true", help="Keep the benchmark tenant and its rows.")
+        parser.add_argument("--keep", action="store_true", help="Keep the benchmark tenants and their rows.")
+        parser.add_argument(
+            "--small-fraction",
+            type=int,
+            default=4,
+            help="The second size, for peak RSS, is the first divided by this (default 4); 0 skips it.",
+        )
+        parser.add_argument("--format", choices=("text", "json"), default="text")
+        parser.add_argument(
+            "--in-process",
+            action="store_true",
+            help="Import in this process instead of a child per file (peak RSS is then this process's).",
+        )
+        parser.add_argument("--child", nargs=3, metavar=("KIND", "PATH", "TENANT"), help=argparse_hidden())
 
     def handle(self, *args: Any, **options: Any) -> None:
-        say = self.stdout.write
-        tenant = Tenant.objects.create(slug=f"bench-{uuid.uuid4().hex[:8]}", name="Benchmark")
-        say(f"Database: {connection.vendor}; tenant {tenant.slug}; peak RSS before: {_peak_rss_mb():.0f} MB")
+        if options["child"]:
+            kind, path, slug = options["child"]
+            self.stdout.write(json.dumps(import_in_child(kind, Path(path), slug)))
+            return
+        report = self._measure(options)
+        if options["format"] == "json":
+            self.stdout.write(json.dumps(report, indent=2))
+        else:
+            self._print(report)
+
+    def _measure(self, options: dict[str, Any]) -> dict[str, Any]:
+        sizes = {"cur": options["cur_rows"], "logs": options["log_records"]}
+        fraction = options["small_fraction"]
+        report: dict[str, Any] = {"database": connection.vendor, "sources": {}}
+        tenants: list[Tenant] = []
         with tempfile.TemporaryDirectory() as tmp:
-            cur_path = Path(tmp) / "bench-00001.csv.gz"
-            log_path = Path(tmp) / "bench.jsonl.gz"
-            t0 = time.monotonic()
-            write_cur(cur_path, options["cur_rows"])
-            write_logs(log_path, options["log_records"])
-            say(
-                f"Wrote {options['cur_rows']:,} CUR rows ({cur_path.stat().st_size / 1e6:.1f} MB gz) and "
-                f"{options['log_records']:,} log records ({log_path.stat().st_size / 1e6:.1f} MB gz) "
-                f"in {time.monotonic() - t0:.1f}s"
-            )
-            for label, importer, path in (
-                ("CUR", import_cur, cur_path),
-                ("invocation logs", import_invocation_logs, log_path),
-                ("invocation logs again (all duplicates)", import_invocation_logs, log_path),
-            ):
-                t0 = time.monotonic()
-                run = importer(tenant=tenant, paths=[path])
-                elapsed = time.monotonic() - t0
-                say(
-                    f"{label}: {run.rows_read:,} read, {run.rows_loaded:,} loaded, {run.rows_skipped:,} skipped "
-                    f"in {elapsed:.1f}s = {run.rows_read / elapsed:,.0f} rows/s; peak RSS {_peak_rss_mb():.0f} MB"
-                )
+            for kind, rows in sizes.items():
+                source: dict[str, Any] = {"rows": rows, "runs": []}
+                report["sources"][kind] = source
+                for size in [rows] + ([rows // fraction] if fraction else []):
+                    if size <= 0:
+                        continue
+                    path = Path(tmp) / (f"bench-{kind}-{size}.csv.gz" if kind == "cur" else f"bench-{size}.jsonl.gz")
+                    (write_cur if kind == "cur" else write_logs)(path, size)
+                    tenant = Tenant.objects.create(slug=f"bench-{uuid.uuid4().hex[:8]}", name="Benchmark")
+                    tenants.append(tenant)
+                    result = self._import(kind, path, tenant.slug, options["in_process"])
+                    result["size"] = size
+                    result["file_mb"] = round(path.stat().st_size / 1e6, 1)
+                    if size == rows:
+                        result["raw_copy"] = raw_copy(result["run_id"])
+                        result["parse_only"] = parse_only(kind, path)
+                        if kind == "logs":
+                            again = self._import(kind, path, tenant.slug, options["in_process"])
+                            source["all_duplicates"] = {"seconds": again["seconds"], "read": again["read"]}
+                    source["runs"].append(result)
         if not options["keep"]:
-            SpendEvent.objects.filter(tenant=tenant).delete()
-            SpendDaily.objects.filter(tenant=tenant).delete()
-            tenant.import_runs.all().delete()
-            say("Benchmark rows deleted (the tenant and its audit entries stay, as the audit log is append-only).")
+            for tenant in tenants:
+                SpendEvent.objects.filter(tenant=tenant).delete()
+                SpendDaily.objects.filter(tenant=tenant).delete()
+                tenant.import_runs.all().delete()
+        report["tenants"] = [t.slug for t in tenants]
+        return report
+
+    def _import(self, kind: str, path: Path, slug: str, in_process: bool) -> dict[str, Any]:
+        if in_process:
+            return import_in_child(kind, path, slug)
+        manage = Path(settings.BASE_DIR) / "manage.py"
+        done = subprocess.run(
+            [sys.executable, str(manage), "benchmark_import", "--child", kind, str(path), slug],
+            capture_output=True,
+            text=True,
+            env=os.environ.copy(),
+            check=False,
+        )
+        if done.returncode:
+            raise RuntimeError(f"the {kind} import of {path.name} failed: {done.stderr[-2000:]}")
+        return json.loads(done.stdout.strip().splitlines()[-1])
+
+    def _print(self, report: dict[str, Any]) -> None:
+        say = self.stdout.write
+        say(f"Database: {report['database']}; tenants {', '.join(report['tenants'])}")
+        for kind, source in report["sources"].items():
+            label = "CUR" if kind == "cur" else "invocation logs"
+            main = source["runs"][0]
+            whole = main["read"] / main["seconds"]
+            raw = main["raw_copy"]
+            indexed = raw["rows"] / raw["indexed"] if raw["indexed"] else 0.0
+            bare = raw["rows"] / raw["no_indexes"] if raw["no_indexes"] else 0.0
+            say(f"\n{label}: {main['read']:,} rows ({main['file_mb']} MB gz), {main['loaded']:,} loaded")
+            say(f"  whole import             {whole:>10,.0f} rows/s  ({main['seconds']:.1f} s)")
+            for stage in STAGES:
+                seconds = main["stages"].get(stage)
+                if seconds:
+                    say(f"    {stage:<22} {main['read'] / seconds:>10,.0f} rows/s  ({seconds:.1f} s)")
+            say(f"  raw COPY, same indexes   {indexed:>10,.0f} rows/s  ({raw['rows']:,} rows, {raw['indexed']:.1f} s)")
+            say(f"  raw COPY, no indexes     {bare:>10,.0f} rows/s")
+            parse = main["parse_only"]
+            plain = "pyarrow CSV read" if kind == "cur" else "json.loads per line"
+            say(
+                f"  parse only: the app's parser {parse['app_parse_rows_s']:,.0f} rows/s; {plain} "
+                f"{parse['plain_read_rows_s']:,.0f} rows/s"
+            )
+            load_path = sum(main["stages"].get(s, 0) for s in ("parse", "normalise", "load"))
+            say(f"  ratio whole import / raw COPY (same indexes): {whole / indexed:.2f}" if indexed else "")
+            if load_path:
+                say(
+                    f"  ratio without reconciliation (parse + normalise + load) / raw COPY: "
+                    f"{main['read'] / load_path / indexed:.2f}"
+                    if indexed
+                    else ""
+                )
+            for run in source["runs"]:
+                say(f"  peak RSS importing {run['size']:>9,} rows: {run['peak_rss_mb']:.0f} MB")
+            if "all_duplicates" in source:
+                again = source["all_duplicates"]
+                say(f"  the same file again (all duplicates): {again['read'] / again['seconds']:,.0f} rows/s")
+
+
+def argparse_hidden() -> str:
+    import argparse
+
+    return argparse.SUPPRESS

@@ -24,7 +24,7 @@ from django.db import connection as db
 
 from connections.models import AwsConnection, Tenant
 from finops.ledger.models import SpendDaily, SpendEvent
-from ingestion.management.commands.benchmark_import import write_cur, write_logs
+from ingestion.benchmark import write_cur, write_logs
 from ingestion.services import import_cur, import_invocation_logs
 from ingestion.sync.services import sync_connection
 

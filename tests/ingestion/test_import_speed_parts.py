@@ -1,0 +1,75 @@
+"""The parts of the import that exist for speed: stage timings on the run, the ledger's statistics refreshed
+after a big load (PostgreSQL), and the benchmark command's report (figures printed, never asserted as
+speeds: only that every figure is there and the raw COPY copied exactly the rows the import loaded)."""
+
+from __future__ import annotations
+
+import json
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+
+from connections.models import Tenant
+from finops.ledger.models import SpendEvent
+from ingestion.loader import refresh_statistics
+from ingestion.services import import_cur, import_invocation_logs
+from tests.fixtures import make_fixtures as mf
+
+
+def test_an_import_run_says_where_its_time_went(tenant: Tenant) -> None:
+    logs = import_invocation_logs(tenant=tenant, paths=[mf.LOG_DIR / "reconcile-2026-08.jsonl"])
+    cur = import_cur(tenant=tenant, paths=[mf.CUR_DIR / "cur2-bedrock-2026-08-reconcile.csv"])
+
+    for run in (logs, cur):
+        run.refresh_from_db()
+        assert set(run.stage_seconds) == {"parse", "normalise", "load", "reconcile"}
+        assert all(seconds >= 0 for seconds in run.stage_seconds.values())
+        assert sum(run.stage_seconds.values()) <= run.duration_seconds
+
+
+@pytest.mark.django_db
+def test_small_loads_leave_the_statistics_to_autovacuum() -> None:
+    assert refresh_statistics(rows_loaded=9_999) is False
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="ANALYZE and pg_class are PostgreSQL's")
+@pytest.mark.django_db
+def test_a_load_that_grows_the_ledger_by_a_fifth_refreshes_its_statistics() -> None:
+    table = SpendEvent._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [table])
+        (before,) = cursor.fetchone()
+    assert before <= 0  # never analysed in a fresh test database
+
+    assert refresh_statistics(rows_loaded=50_000) is True
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [table])
+        (after,) = cursor.fetchone()
+    assert after >= 0  # analysed: the planner now counts the rows there are
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_benchmark_reports_every_stage_beside_raw_copy_of_the_same_rows() -> None:
+    out = StringIO()
+    # --in-process: the test database is not reachable from a child process (SQLite's is in memory)
+    call_command(
+        "benchmark_import", "--cur-rows", "400", "--log-records", "300", "--format", "json", "--in-process", stdout=out
+    )
+    report = json.loads(out.getvalue())
+
+    assert report["database"] == connection.vendor
+    for kind, rows in (("cur", 400), ("logs", 300)):
+        source = report["sources"][kind]
+        main, small = source["runs"]
+        assert (main["size"], small["size"]) == (rows, rows // 4)
+        assert main["read"] == main["loaded"] == rows
+        assert main["raw_copy"]["rows"] == main["loaded"]  # the same rows, copied by the database's bulk path
+        assert main["raw_copy"]["indexed"] > 0 and main["raw_copy"]["no_indexes"] > 0
+        assert set(main["stages"]) == {"parse", "normalise", "load", "reconcile"}
+        assert main["parse_only"]["app_parse_rows_s"] > 0 and main["parse_only"]["plain_read_rows_s"] > 0
+        assert main["peak_rss_mb"] > 0 and small["peak_rss_mb"] > 0
+    assert report["sources"]["logs"]["all_duplicates"]["read"] == 300
+    assert not SpendEvent.objects.exists()  # the benchmark's rows are gone unless --keep
