@@ -9,7 +9,7 @@ from typing import Any
 from django.db import transaction
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 from ninja.errors import HttpError
 
 from connections.api_auth import COMMON_ERRORS, PageOut, api_require_role, api_tenant, error_responses, paginate
@@ -150,7 +150,9 @@ def sync_now(request: HttpRequest, tenant_slug: str, connection_id: int) -> tupl
     transaction.on_commit(
         lambda: async_task("ingestion.tasks.sync_connection_task", connection.pk, None, "manual", group="sync")
     )
-    return 202, {"queued": True, "connection_id": connection.pk, "message": "Sync queued; it runs in the background."}
+    return Status(
+        202, {"queued": True, "connection_id": connection.pk, "message": "Sync queued; it runs in the background."}
+    )
 
 
 @router.get(

@@ -3,12 +3,11 @@ python manage.py delete_tenant_data SLUG --cancel"""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from connections.selectors import tenant_by_slug
+from connections.cli import cli_date, cli_tenant
 from lifecycle.deletion import (
     DeletionError,
     deletion_plan,
@@ -19,13 +18,6 @@ from lifecycle.deletion import (
     pending_request,
 )
 from lifecycle.models import DeletionRequest
-
-
-def _date(value: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError as exc:
-        raise CommandError(f"{value!r} is not a date: use YYYY-MM-DD.") from exc
 
 
 class Command(BaseCommand):
@@ -40,7 +32,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("slug", help="The tenant's slug.")
         what = parser.add_mutually_exclusive_group()
-        what.add_argument("--before", type=_date, help="Delete data of usage dates before this day (YYYY-MM-DD).")
+        what.add_argument("--before", type=cli_date, help="Delete data of usage dates before this day (YYYY-MM-DD).")
         what.add_argument("--all", action="store_true", help="Delete everything the tenant has.")
         what.add_argument("--cancel", action="store_true", help="Cancel the tenant's pending request.")
         parser.add_argument("--confirm", default="", help="The tenant's slug again: makes the request.")
@@ -48,9 +40,7 @@ class Command(BaseCommand):
         parser.add_argument("--reason", default="", help="Why (e.g. the customer's ticket); kept on the request.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        tenant = tenant_by_slug(slug=options["slug"])
-        if tenant is None:
-            raise CommandError(f"No tenant {options['slug']!r}.")
+        tenant = cli_tenant(options["slug"])
         if options["cancel"]:
             request = pending_request(tenant=tenant)
             if request is None:

@@ -3,20 +3,12 @@
 from __future__ import annotations
 
 import json
-from datetime import date
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandParser
 
-from connections.selectors import tenant_by_slug
+from connections.cli import cli_date, cli_tenant
 from recommendations.services import recommendations_run
-
-
-def _date(value: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError as exc:
-        raise CommandError(f"{value!r} is not a date: use YYYY-MM-DD.") from exc
 
 
 class Command(BaseCommand):
@@ -24,16 +16,12 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--tenant", required=True)
-        parser.add_argument("--as-of", type=_date, help="Last day of the 30-day window (default: the latest data).")
+        parser.add_argument("--as-of", type=cli_date, help="Last day of the 30-day window (default: the latest data).")
         parser.add_argument("--format", choices=["table", "json"], default="table")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        tenant = tenant_by_slug(slug=options["tenant"])
-        if tenant is None:
-            raise CommandError(f"No tenant {options['tenant']!r}.")
-        as_of = options["as_of"]
-        if isinstance(as_of, str):  # call_command(as_of="YYYY-MM-DD") skips argparse's type
-            as_of = _date(as_of)
+        tenant = cli_tenant(options["tenant"])
+        as_of = cli_date(options["as_of"]) if options["as_of"] else None
         result = recommendations_run(tenant=tenant, as_of=as_of)
         if options["format"] == "json":
             self.stdout.write(json.dumps([card.as_dict() for card in result.cards], indent=2, default=str))

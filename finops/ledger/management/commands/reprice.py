@@ -3,20 +3,12 @@ model or an application inference profile). Billed rows are never changed. Audit
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandParser
 
-from connections.selectors import tenant_by_slug
+from connections.cli import cli_date, cli_tenant
 from finops.ledger.services import ledger_reprice
-
-
-def _date(value: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError as exc:
-        raise CommandError(f"{value!r} is not a date: use YYYY-MM-DD.") from exc
 
 
 class Command(BaseCommand):
@@ -24,16 +16,12 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--tenant", required=True)
-        parser.add_argument("--since", type=_date, help="Only requests on or after this date (YYYY-MM-DD).")
+        parser.add_argument("--since", type=cli_date, help="Only requests on or after this date (YYYY-MM-DD).")
         parser.add_argument("--model", help="Only requests of this model (catalog id or the model as delivered).")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        tenant = tenant_by_slug(slug=options["tenant"])
-        if tenant is None:
-            raise CommandError(f"No tenant {options['tenant']!r}.")
-        since = options["since"]
-        if isinstance(since, str):  # call_command(since="YYYY-MM-DD") skips argparse's type
-            since = _date(since)
+        tenant = cli_tenant(options["tenant"])
+        since = cli_date(options["since"]) if options["since"] else None
         result = ledger_reprice(tenant=tenant, since=since, model_id=options["model"])
         self.stdout.write(
             f"Re-priced {result.rows:,} requests: {result.changed:,} changed, {result.resolved:,} newly matched to "

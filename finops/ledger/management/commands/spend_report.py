@@ -8,15 +8,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from connections.selectors import tenant_by_slug
+from connections.cli import cli_date, cli_tenant
 from finops.ledger.selectors import REPORT_NUMBERS, ReportError, ReportFilter, spend_report
-
-
-def _date(value: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError as exc:
-        raise CommandError(f"{value!r} is not a date: use YYYY-MM-DD.") from exc
 
 
 def _plain(value: Any) -> Any:
@@ -34,14 +27,12 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--tenant", required=True)
         parser.add_argument("--group-by", default="model_id", help="Comma-separated ledger fields.")
-        parser.add_argument("--start", type=_date, help="First usage date, inclusive (YYYY-MM-DD).")
-        parser.add_argument("--end", type=_date, help="Last usage date, inclusive (YYYY-MM-DD).")
+        parser.add_argument("--start", type=cli_date, help="First usage date, inclusive (YYYY-MM-DD).")
+        parser.add_argument("--end", type=cli_date, help="Last usage date, inclusive (YYYY-MM-DD).")
         parser.add_argument("--format", choices=["table", "json", "csv"], default="table")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        tenant = tenant_by_slug(slug=options["tenant"])
-        if tenant is None:
-            raise CommandError(f"No tenant {options['tenant']!r}. Import data with --tenant first.")
+        tenant = cli_tenant(options["tenant"], hint="Import data with --tenant first.")
         start, end = options["start"], options["end"]
         if start and end and start > end:
             raise CommandError(f"--start {start} is after --end {end}.")
