@@ -47,7 +47,28 @@ def _principal(arn: str) -> Principal | None:
 
 
 def map_dimensions(mapping: Mapping[str, list[str]], *sources: Mapping[str, str]) -> dict[str, str]:
-    """Dimension values from tag sources, first source first, keys in the mapping's order."""
+    """Dimension values from tag sources, first source first, keys in the mapping's order.
+
+    The same few tag sets repeat on most rows: each distinct (mapping, tags) is worked out once."""
+    try:
+        key = (
+            tuple((dimension, tuple(keys)) for dimension, keys in mapping.items()),
+            tuple(tuple(source.items()) for source in sources),
+        )
+        return dict(_map_dimensions_cached(key))
+    except TypeError:  # a value that cannot be hashed (not text): worked out directly, its error as before
+        return _map_dimensions(mapping, *sources)
+
+
+@lru_cache(maxsize=4096)
+def _map_dimensions_cached(
+    key: tuple[tuple[tuple[str, tuple[str, ...]], ...], tuple[tuple[tuple[str, Any], ...], ...]],
+) -> tuple[tuple[str, str], ...]:
+    mapping = {dimension: list(keys) for dimension, keys in key[0]}
+    return tuple(_map_dimensions(mapping, *(dict(items) for items in key[1])).items())
+
+
+def _map_dimensions(mapping: Mapping[str, list[str]], *sources: Mapping[str, str]) -> dict[str, str]:
     lookups = [{_norm_key(k): v for k, v in source.items() if v not in (None, "")} for source in sources]
     result: dict[str, str] = {}
     for dimension in DIMENSIONS:

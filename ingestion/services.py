@@ -32,6 +32,7 @@ from ingestion.normalize import normalize_cur_row, normalize_log_record
 from ingestion.parsers.common import Batch, FileUnreadable, Rejected
 from ingestion.parsers.cur import CurFile, discover_cur_files, file_billing_periods, iter_cur_file
 from ingestion.parsers.invocation_logs import discover_log_files, iter_log_file
+from ingestion.pipeline import prefetched
 from ingestion.runs import (
     StageClock,
     Tally,
@@ -59,13 +60,17 @@ class _GroupFailed(Exception):
 
 
 def _normalise_batch(
-    batch: Batch, normaliser: Callable[..., dict[str, Any]], catalog: Catalog, mapping: dict[str, list[str]]
+    batch: Batch,
+    normaliser: Callable[..., dict[str, Any]],
+    catalog: Catalog,
+    mapping: dict[str, list[str]],
+    *,
+    float_storage: bool,
 ) -> tuple[list[dict[str, Any]], list[Rejected], list[Rejected]]:
-    """(ledger rows, rejected, loaded with a warning)."""
+    """(ledger rows, rejected, loaded with a warning). Pure: runs in the prefetch thread."""
     rows: list[dict[str, Any]] = []
     rejected: list[Rejected] = []
     warnings: list[Rejected] = []
-    float_storage = connection.vendor == "sqlite"
     for raw in batch.rows:
         file, line = raw.get("file", "?"), raw.get("line", 0)
         try:
@@ -115,6 +120,38 @@ def _cur_groups(files: list[CurFile], tally: Tally, say: Progress) -> list[tuple
     return sorted(groups.items())
 
 
+NormalisedBatch = tuple[Batch, list[Rejected], list[dict[str, Any]], list[Rejected], list[Rejected]]
+
+
+def _cur_batches(item: CurFile, *, period: date, context: dict[str, Any]) -> Iterator[NormalisedBatch]:
+    """(batch, rows outside the period, ledger rows, rejected, warnings) per batch. No database: this runs
+    in the prefetch thread."""
+    label = f"{period:%Y-%m}"
+    clock: StageClock = context["clock"]
+    for batch in clock.timed("parse", iter_cur_file(item.path, batch_size=context["batch_size"])):
+        started = time.perf_counter()
+        in_period: list[dict[str, Any]] = []
+        outside: list[Rejected] = []
+        for raw in batch.rows:
+            if raw["billing_period"] == period:
+                in_period.append(raw)
+            else:
+                outside.append(
+                    Rejected(
+                        raw["file"],
+                        raw["line"],
+                        f"the row is in billing period {raw['billing_period']:%Y-%m} but the file delivers "
+                        f"{label}; a delivery replaces only its own period, so the row is not loaded",
+                    )
+                )
+        batch.rows = in_period
+        rows, bad, warnings = _normalise_batch(
+            batch, normalize_cur_row, context["catalog"], context["mapping"], float_storage=context["float_storage"]
+        )
+        clock.add("normalise", started)
+        yield batch, outside, rows, bad, warnings
+
+
 def _load_cur_file(
     item: CurFile,
     *,
@@ -123,31 +160,12 @@ def _load_cur_file(
     context: dict[str, Any],
     say: Progress,
 ) -> None:
-    label = f"{period:%Y-%m}"
     clock: StageClock = context["clock"]
-    for batch in clock.timed("parse", iter_cur_file(item.path, batch_size=context["batch_size"])):
+    for batch, outside, rows, bad, warnings in prefetched(_cur_batches(item, period=period, context=context)):
         tally.read += batch.read
         tally.skipped.update(batch.skipped)
         tally.add_rejected(batch.rejected)
-        in_period: list[dict[str, Any]] = []
-        for raw in batch.rows:
-            if raw["billing_period"] == period:
-                in_period.append(raw)
-            else:
-                tally.add_rejected(
-                    [
-                        Rejected(
-                            raw["file"],
-                            raw["line"],
-                            f"the row is in billing period {raw['billing_period']:%Y-%m} but the file delivers "
-                            f"{label}; a delivery replaces only its own period, so the row is not loaded",
-                        )
-                    ]
-                )
-        batch.rows = in_period
-        started = time.perf_counter()
-        rows, bad, warnings = _normalise_batch(batch, normalize_cur_row, context["catalog"], context["mapping"])
-        clock.add("normalise", started)
+        tally.add_rejected(outside)
         tally.add_rejected(bad)
         tally.add_warnings(warnings)
         started = time.perf_counter()
@@ -203,6 +221,7 @@ def _import_cur(
         "run_id": run.pk,
         "batch_size": batch_size,
         "clock": StageClock(),
+        "float_storage": connection.vendor == "sqlite",
     }
     total = len(files)
     number = 0
@@ -366,12 +385,18 @@ def _import_logs(
         try:
             # One file, one transaction: a file that turns out damaged half-way loads nothing.
             with transaction.atomic():
-                for batch in clock.timed("parse", iter_log_file(path, hash_key=hash_key, batch_size=batch_size)):
+                batches = _log_batches(
+                    path,
+                    hash_key=hash_key,
+                    batch_size=batch_size,
+                    catalog=catalog,
+                    mapping=mapping,
+                    clock=clock,
+                    float_storage=connection.vendor == "sqlite",
+                )
+                for batch, rows, bad, warnings in prefetched(batches):
                     file_tally.read += batch.read
                     file_tally.add_rejected(batch.rejected)
-                    started_at = time.perf_counter()
-                    rows, bad, warnings = _normalise_batch(batch, normalize_log_record, catalog, mapping)
-                    clock.add("normalise", started_at)
                     file_tally.add_rejected(bad)
                     file_tally.add_warnings(warnings)
                     started_at = time.perf_counter()
@@ -400,6 +425,27 @@ def _import_logs(
     _reconcile(tenant, periods, say, clock, rows_loaded=tally.loaded)
     run.stage_seconds = clock.as_dict()
     return run_end(run, tally, started, actor)
+
+
+def _log_batches(
+    path: Path,
+    *,
+    hash_key: bytes,
+    batch_size: int,
+    catalog: Catalog,
+    mapping: dict[str, list[str]],
+    clock: StageClock,
+    float_storage: bool,
+) -> Iterator[tuple[Batch, list[dict[str, Any]], list[Rejected], list[Rejected]]]:
+    """(batch, ledger rows, rejected, warnings) per batch of a log file. No database: this runs in the prefetch
+    thread."""
+    for batch in clock.timed("parse", iter_log_file(path, hash_key=hash_key, batch_size=batch_size)):
+        started = time.perf_counter()
+        rows, bad, warnings = _normalise_batch(
+            batch, normalize_log_record, catalog, mapping, float_storage=float_storage
+        )
+        clock.add("normalise", started)
+        yield batch, rows, bad, warnings
 
 
 def iter_rejected(run: ImportRun) -> Iterator[str]:

@@ -63,8 +63,11 @@ def _check_tags(tags: Any, label: str) -> None:
     for key, value in tags.items():
         if not isinstance(key, str) or not isinstance(value, str):
             raise ValueError(f"{label} is not a map of text to text")
-        check_text(key, label=f"a key of {label} ({key[:40]!r})", limit=MAX_TAG_KEY)
-        check_text(value, label=f"{label}[{key[:60]!r}]", limit=MAX_TAG_VALUE)
+        # The labels are built only for a value that fails (building them for every tag cost more than the checks).
+        if len(key) > MAX_TAG_KEY or UNSTORABLE.search(key):
+            check_text(key, label=f"a key of {label} ({key[:40]!r})", limit=MAX_TAG_KEY)
+        if len(value) > MAX_TAG_VALUE or UNSTORABLE.search(value):
+            check_text(value, label=f"{label}[{key[:60]!r}]", limit=MAX_TAG_VALUE)
 
 
 def _check_decimal(value: Any, *, label: str, bound: Decimal, quantum: Decimal) -> Decimal:
@@ -103,7 +106,8 @@ def validate_event(
             continue
         if not isinstance(value, str):
             raise ValueError(f"{_name(field, labels)} is not text")
-        check_text(value, label=_name(field, labels), limit=limit)
+        if value and (len(value) > limit or UNSTORABLE.search(value)):
+            check_text(value, label=_name(field, labels), limit=limit)
     for field in ASCII_FIELDS:
         value = fields.get(field) or ""
         if value and not PRINTABLE_ASCII.match(value):

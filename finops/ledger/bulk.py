@@ -44,7 +44,15 @@ def bulk_set(objs: Sequence[models.Model], fields: Sequence[str]) -> int:
     Call inside a transaction when the update must be atomic with other writes."""
     if not objs:
         return 0
-    model = type(objs[0])
+    rows = [(obj.pk, *(getattr(obj, type(obj)._meta.get_field(name).attname) for name in fields)) for obj in objs]
+    return bulk_set_rows(type(objs[0]), fields, rows)
+
+
+def bulk_set_rows(model: type[models.Model], fields: Sequence[str], rows: Sequence[Sequence[Any]]) -> int:
+    """bulk_set from plain rows `(pk, value of fields[0], value of fields[1], ...)`: no model instance is
+    built (Django's Model.__init__ cost more than the update itself for reconciliation's 20k rows)."""
+    if not rows:
+        return 0
     meta = model._meta
     targets = [meta.get_field(name) for name in fields]
     table = connection.ops.quote_name(meta.db_table)
@@ -53,13 +61,15 @@ def bulk_set(objs: Sequence[models.Model], fields: Sequence[str]) -> int:
     if connection.vendor != "postgresql":
         assignments = ", ".join(f"{quote(f.column)} = %s" for f in targets)
         changed = " OR ".join(f"{quote(f.column)} IS NOT %s" for f in targets)
-        rows = []
-        for obj in objs:
-            values = [sqlite_value(f, getattr(obj, f.attname)) for f in targets]
-            rows.append([*values, obj.pk, *values])
+        params = []
+        for row in rows:
+            values = [sqlite_value(f, value) for f, value in zip(targets, row[1:], strict=True)]
+            params.append([*values, row[0], *values])
         with connection.cursor() as cursor:
             before = connection.connection.total_changes
-            cursor.executemany(f"UPDATE {table} SET {assignments} WHERE {quote(pk.column)} = %s AND ({changed})", rows)
+            cursor.executemany(
+                f"UPDATE {table} SET {assignments} WHERE {quote(pk.column)} = %s AND ({changed})", params
+            )
             return connection.connection.total_changes - before
     columns = [pk, *targets]
     definitions = ", ".join(f"{quote(f.column)} {f.db_type(connection) if f is not pk else 'bigint'}" for f in columns)
@@ -71,8 +81,8 @@ def bulk_set(objs: Sequence[models.Model], fields: Sequence[str]) -> int:
         cursor.execute(f"CREATE TEMP TABLE {STAGE} ({definitions})")
         try:
             with cursor.copy(f"COPY {STAGE} ({names}) FROM STDIN") as copy:
-                for obj in objs:
-                    copy.write_row([obj.pk, *(_copy_value(getattr(obj, f.attname)) for f in targets)])
+                for row in rows:
+                    copy.write_row([_copy_value(value) for value in row])
             # Without statistics the planner guesses the stage's size and may scan the whole table to join it.
             cursor.execute(f"ANALYZE {STAGE}")
             cursor.execute(

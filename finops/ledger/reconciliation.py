@@ -21,7 +21,7 @@ from typing import Any
 from django.db import transaction
 
 from connections.models import Tenant
-from finops.ledger.bulk import bulk_set
+from finops.ledger.bulk import bulk_set_rows
 from finops.ledger.catalog import Catalog, price_class
 from finops.ledger.models import SpendEvent
 from finops.ledger.rollups import rollup_rebuild
@@ -175,13 +175,14 @@ def _reconcile_day(events: Any, day: date, catalog: Catalog, result: Reconciliat
                     dims[name] = bill[name]
     members: dict[Bucket, list[tuple[int, Decimal]]] = defaultdict(list)
     unbilled: set[int] = set()
-    filled: list[SpendEvent] = []
+    filled: list[tuple[Any, ...]] = []
     for request in requests:
         fill = {
             name: value for name, value in principal_dims.get(request["iam_principal"], {}).items() if not request[name]
         }
         if fill:
-            filled.append(SpendEvent(id=request["id"], **{**{n: request[n] for n in PRINCIPAL_DIMENSIONS}, **fill}))
+            merged = {**{n: request[n] for n in PRINCIPAL_DIMENSIONS}, **fill}
+            filled.append((request["id"], *(merged[n] for n in PRINCIPAL_DIMENSIONS)))
         for token_type, weight in _request_weights(request, catalog).items():
             bucket = (
                 request["usage_date"],
@@ -216,7 +217,7 @@ def _reconcile_day(events: Any, day: date, catalog: Catalog, result: Reconciliat
         allocated_bills.update(bill_ids[bucket])
     _store(requests, bills, allocations, allocated_bills, unbilled, result)
     if filled:
-        result.rows_changed += bulk_set(filled, PRINCIPAL_DIMENSIONS)
+        result.rows_changed += bulk_set_rows(SpendEvent, PRINCIPAL_DIMENSIONS, filled)
         result.dimensions_filled += len(filled)
 
 
@@ -230,14 +231,12 @@ def _store(
 ) -> None:
     # Only rows whose allocation moves are written (a reconciliation run again writes nothing).
     updates = [
-        SpendEvent(id=r["id"], allocated_cost_usd=allocations.get(r["id"]))
-        for r in requests
-        if allocations.get(r["id"]) != r["allocated_cost_usd"]
+        (r["id"], allocations.get(r["id"])) for r in requests if allocations.get(r["id"]) != r["allocated_cost_usd"]
     ]
     result.requests_allocated += sum(1 for r in requests if r["id"] in allocations)
     result.requests_not_yet_billed += sum(1 for r in requests if r["id"] in unbilled and r["id"] not in allocations)
     for bill in bills:
         allocated = bill["cost_usd"] if bill["id"] in allocated_bills else Decimal(0)
         if allocated != bill["allocated_cost_usd"]:
-            updates.append(SpendEvent(id=bill["id"], allocated_cost_usd=allocated))
-    result.rows_changed += bulk_set(updates, ["allocated_cost_usd"])
+            updates.append((bill["id"], allocated))
+    result.rows_changed += bulk_set_rows(SpendEvent, ["allocated_cost_usd"], updates)

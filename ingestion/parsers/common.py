@@ -8,6 +8,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any
 
 BILLING_PERIOD_IN_PATH = re.compile(r"BILLING_PERIOD=(\d{4})-(\d{2})")
@@ -51,6 +52,17 @@ def parse_timestamp(value: Any) -> datetime:
     """ISO-8601 text (`Z`, `.000Z`, offsets) or a datetime, as an aware UTC datetime between 2000 and 2100.
 
     An offset is converted, so `2026-06-03T23:30:00-05:00` is 2026-06-04 04:30 UTC."""
+    if type(value) is str:
+        return _parse_timestamp_text(value)  # a bill's few distinct times, each parsed once
+    return _parse_timestamp(value)
+
+
+@lru_cache(maxsize=65536)
+def _parse_timestamp_text(value: str) -> datetime:
+    return _parse_timestamp(value)
+
+
+def _parse_timestamp(value: Any) -> datetime:
     if isinstance(value, datetime):
         parsed = value
     else:

@@ -195,6 +195,8 @@ def _open_csv(path: Path) -> TextIO:
 
 
 def _bad_encoding(values: list[str], header: list[str] | None = None) -> str | None:
+    if not NOT_UTF8.search("".join(values)):  # the usual case: one search over the row, not one per value
+        return None
     for index, value in enumerate(values):
         if NOT_UTF8.search(value):
             column = header[index] if header and index < len(header) else f"column {index + 1}"

@@ -26,7 +26,8 @@ def test_an_import_run_says_where_its_time_went(tenant: Tenant) -> None:
         run.refresh_from_db()
         assert set(run.stage_seconds) == {"parse", "normalise", "load", "reconcile"}
         assert all(seconds >= 0 for seconds in run.stage_seconds.values())
-        assert sum(run.stage_seconds.values()) <= run.duration_seconds
+        # parsing overlaps loading (a thread), so the stages may add up to more than the run, never one alone
+        assert all(seconds <= run.duration_seconds for seconds in run.stage_seconds.values())
 
 
 @pytest.mark.django_db
