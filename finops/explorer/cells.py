@@ -8,7 +8,7 @@ dimension combination, not per request)."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -34,7 +34,7 @@ from finops.explorer.sums import (
     _plain,
 )
 from finops.ledger.models import SpendDaily
-from finops.ledger.rollup_models import COARSE_ROLLUPS
+from finops.ledger.rollup_models import COARSE_ROLLUPS, WEEKLY_ROLLUPS
 
 
 def _model_expression() -> Case:
@@ -116,6 +116,28 @@ def cells(
         condition = _filter_q(f.dimension, f.values)
         qs = qs.exclude(condition) if f.exclude else qs.filter(condition)
     return qs
+
+
+def week_split(start: date, end: date) -> tuple[date, date] | None:
+    """The whole ISO weeks inside [start, end], as (their first Monday, their last Sunday); None when none fits."""
+    first = start + timedelta(days=(7 - start.weekday()) % 7)
+    last = end - timedelta(days=(end.weekday() + 1) % 7)
+    return (first, last) if first + timedelta(days=6) <= last else None
+
+
+def range_cells(tenant: Tenant, query: ExplorerQuery, *, rollup: Any, weeks: bool = True) -> QuerySet:
+    """The query's cells of `rollup`, read so that their sums equal those of `cells(...)`: on PostgreSQL, when
+    `rollup` has a weekly copy (WEEKLY_ROLLUPS) and the range holds whole ISO weeks, those weeks' weekly cells
+    and the daily cells of the days at the range's edges, in one query over the view of both; else the daily
+    cells. `weeks=False` when a group reads the date at day or month resolution (a week's cell has only its
+    Monday)."""
+    span = next((view for _, _, daily, view in WEEKLY_ROLLUPS if daily is rollup), None)
+    split = week_split(query.start, query.end) if weeks and connection.vendor == "postgresql" else None
+    if span is None or split is None:
+        return cells(tenant, query, rollup=rollup)
+    first, last = split
+    inside = Q(usage_date__gte=first, usage_date__lte=last)
+    return cells(tenant, query, rollup=span).filter(Q(grain="week") & inside | Q(grain="day") & ~inside)
 
 
 def cost_expression(basis: str) -> Any:

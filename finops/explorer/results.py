@@ -8,17 +8,18 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Case, CharField, F, Q, Value, When
-
 from connections.models import Tenant
 from finops.explorer.cells import (
+    _filter_q,
     aggregate,
     aggregate_cost,
-    cells,
     data_dates,
+    dimension_columns,
     group_expression,
     period_expression,
     query_rollup,
+    range_cells,
+    rollup_for,
 )
 from finops.explorer.query import TIME_DIMENSIONS, ExplorerQuery
 from finops.explorer.sums import ZERO, Sums, UnitEconomics, unit_economics
@@ -119,7 +120,8 @@ def table(tenant: Tenant, query: ExplorerQuery) -> tuple[list[Row], Row]:
     """Every group of the query (all pages), sorted, with shares of the total; and the total row."""
     names = model_names()
     groups = {g: group_expression(g) for g in query.group_by}
-    grouped = aggregate(cells(tenant, query, rollup=query_rollup(query)), groups)
+    weeks = not {"date", "month"} & set(query.group_by)  # a week's cell has no day of its own
+    grouped = aggregate(range_cells(tenant, query, rollup=query_rollup(query), weeks=weeks), groups)
     total_sums = Sums()
     for sums in grouped.values():
         total_sums.add(sums)
@@ -152,38 +154,44 @@ def series(
     stack = next((g for g in query.group_by if g not in TIME_DIMENSIONS), "")
     period = period_expression(query.granularity)
     periods = _periods(query)
+    weeks = query.granularity == "week"  # whole weeks from a weekly rollup, when the query's has one
+    # The chart's totals read the smallest rollup with the filters' dimensions alone (none of the group-by's).
+    filtered = rollup_for(dimension_columns(f.dimension for f in query.filters))
     if not stack:
-        grouped = aggregate_cost(cells(tenant, query, rollup=query_rollup(query)), {"period": period}, query.basis)
+        grouped = aggregate_cost(
+            range_cells(tenant, query, rollup=filtered, weeks=weeks), {"period": period}, query.basis
+        )
         values = {key: cost for (key,), cost in grouped.items()}
         return Series(periods, [{"key": "", "label": "Total", "values": [values.get(p, ZERO) for p in periods]}])
+    rollup = query_rollup(query)
     if totals is None:
         ranking = aggregate_cost(
-            cells(tenant, query, rollup=query_rollup(query)), {"stack": group_expression(stack)}, query.basis
+            range_cells(tenant, query, rollup=rollup), {"stack": group_expression(stack)}, query.basis
         )
         totals = {key: cost for (key,), cost in ranking.items()}
     ranked = sorted(totals, key=lambda k: (-totals[k], str(k)))
     shown = ranked[:top] if len(ranked) > top + 1 else ranked
-    # The database folds every group past the top ones into "Other": a handful of rows per period come back
-    # instead of one per (period, group), which is what kept a 90-day chart of thousands of users slow.
     if not shown:
         return Series(periods, [], stack)
-    kept = Q(_stack__in=shown)
-    if "" in shown:
-        kept |= Q(_stack__isnull=True)
-    bucket = Case(When(kept, then=F("_stack")), default=Value(OTHER), output_field=CharField())
-    source = cells(tenant, query, rollup=query_rollup(query)).annotate(_stack=group_expression(stack))
-    grouped = aggregate_cost(source, {"period": period, "stack": bucket}, query.basis)
+    # Only the top groups' cells are summed per period (a filter, no CASE over every cell); "Other" is each
+    # period's total less theirs (numeric: exact), the total read from the smallest rollup that has the filters.
+    # This keeps a 90-day daily chart of hundreds of users from grouping every (day, user) cell.
+    top_cells = range_cells(tenant, query, rollup=rollup, weeks=weeks).filter(_filter_q(stack, shown))
+    grouped = aggregate_cost(top_cells, {"period": period, "stack": group_expression(stack)}, query.basis)
     names = model_names()
-    by_group: dict[str, dict[str, Decimal]] = {k: {} for k in [*shown, OTHER]}
+    by_group: dict[str, dict[str, Decimal]] = {k: {} for k in shown}
     for (key_period, key), cost in grouped.items():
-        bucket_values = by_group[key if key in by_group else OTHER]
-        bucket_values[key_period] = bucket_values.get(key_period, ZERO) + cost
+        if key in by_group:
+            by_group[key][key_period] = by_group[key].get(key_period, ZERO) + cost
     out = [
         {"key": k, "label": label(stack, k, names=names), "values": [by_group[k].get(p, ZERO) for p in periods]}
         for k in shown
     ]
-    if by_group[OTHER]:
-        out.append({"key": OTHER, "label": "Other", "values": [by_group[OTHER].get(p, ZERO) for p in periods]})
+    if len(shown) < len(ranked):
+        every_cell = range_cells(tenant, query, rollup=filtered, weeks=weeks)
+        period_totals = {p: cost for (p,), cost in aggregate_cost(every_cell, {"period": period}, query.basis).items()}
+        other = [period_totals.get(p, ZERO) - sum((by_group[k].get(p, ZERO) for k in shown), ZERO) for p in periods]
+        out.append({"key": OTHER, "label": "Other", "values": other})
     return Series(periods, out, stack)
 
 

@@ -23,6 +23,7 @@ from finops.explorer.cells import (
     latest_usage_date,
     period_expression,
     query_rollup,
+    range_cells,
     rollup_for,
     spend_cells,
 )
@@ -65,13 +66,15 @@ def daily_costs(tenant: Tenant, query: ExplorerQuery, *, start: date, end: date)
 
 
 def totals(tenant: Tenant, query: ExplorerQuery) -> Sums:
-    return aggregate(cells(tenant, query, rollup=query_rollup(query)), {}).get((), Sums())
+    return aggregate(range_cells(tenant, query, rollup=query_rollup(query)), {}).get((), Sums())
 
 
 def dimension_values(tenant: Tenant, query: ExplorerQuery, dimension: str, *, limit: int = 200) -> list[str]:
     """The values a dimension takes in the query's range (for filter pickers), largest spend first."""
     grouped = aggregate_cost(
-        cells(tenant, query, rollup=query_rollup(query, also=(dimension,))),
+        range_cells(
+            tenant, query, rollup=query_rollup(query, also=(dimension,)), weeks=dimension not in ("date", "month")
+        ),
         {"v": group_expression(dimension)},
         query.basis,
     )
@@ -112,6 +115,7 @@ __all__ = [
     "percentile",
     "period_expression",
     "query_rollup",
+    "range_cells",
     "rollup_for",
     "series",
     "spend_cells",

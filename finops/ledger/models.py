@@ -393,4 +393,9 @@ class SpendDaily(models.Model):
         return f"{self.usage_date} {self.record_kind} {self.model_id or self.model_ref} {self.cost_usd}"
 
 
-from finops.ledger.rollup_models import SpendDailyCoarse, SpendDailyPeople  # noqa: E402, F401  (coarser rollups)
+from finops.ledger.rollup_models import (  # noqa: E402, F401  (coarser rollups)
+    SpendDailyCoarse,
+    SpendDailyPeople,
+    SpendPeopleSpan,
+    SpendWeeklyPeople,
+)

@@ -34,14 +34,23 @@ COARSE_MEASURES = (
 )  # fmt: skip
 
 
-def _rollup_model(name: str, table: str, dimensions: tuple[str, ...], doc: str) -> Any:
+def _rollup_model(
+    name: str,
+    table: str,
+    dimensions: tuple[str, ...],
+    doc: str,
+    *,
+    weekly: bool = False,
+    indexes: tuple[models.Index, ...] = (),
+) -> Any:
     """A model with SpendDaily's own fields for these dimensions and COARSE_MEASURES (one definition of each
-    column), keyed like SpendDaily by (tenant, usage_date, dims_key)."""
+    column), keyed like SpendDaily by (tenant, usage_date, dims_key); a `weekly` one's usage_date is a Monday."""
+    day = models.DateField(help_text="The Monday of the ISO week summed here.") if weekly else models.DateField()
     attrs: dict[str, Any] = {
         "__module__": __name__,
         "__doc__": doc,
         "tenant": models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+"),
-        "usage_date": models.DateField(),
+        "usage_date": day,
         "dims_key": models.CharField(max_length=32, help_text="md5 of this rollup's dimension values."),
         **{f: SpendDaily._meta.get_field(f).clone() for f in (*dimensions, *COARSE_MEASURES)},
         "Meta": type(
@@ -53,6 +62,7 @@ def _rollup_model(name: str, table: str, dimensions: tuple[str, ...], doc: str) 
                 "constraints": [
                     models.UniqueConstraint(fields=["tenant", "usage_date", "dims_key"], name=f"uniq_{table}_cell")
                 ],
+                "indexes": list(indexes),
             },
         ),
         "__str__": lambda self: f"{self.usage_date} {self.record_kind} {self.cost_usd}",
@@ -71,6 +81,11 @@ SpendDailyPeople = _rollup_model(
     "ai_spend_daily_people",
     PEOPLE_DIMENSIONS,
     "Daily spend by people and tags: SpendDaily summed over model, account, region and principal.",
+    # A chart stacked by person reads its top few people's cells over the range, not every cell.
+    indexes=tuple(
+        models.Index(fields=["tenant", column, "usage_date"], name=f"people_{column}_idx")
+        for column in ("user_id", "agent_id", "workflow_id")
+    ),
 )
 
 # Smallest first: a query reads the first one that has every column it groups and filters by. People outnumber
@@ -78,4 +93,36 @@ SpendDailyPeople = _rollup_model(
 COARSE_ROLLUPS: tuple[tuple[Any, tuple[str, ...]], ...] = (
     (SpendDailyCoarse, COARSE_DIMENSIONS),
     (SpendDailyPeople, PEOPLE_DIMENSIONS),
+)
+SpendWeeklyPeople = _rollup_model(
+    "SpendWeeklyPeople",
+    "ai_spend_weekly_people",
+    PEOPLE_DIMENSIONS,
+    "Weekly spend by people and tags: SpendDailyPeople summed over the days of each ISO week (Monday first).",
+    weekly=True,
+)
+
+
+SpendPeopleSpan = type(
+    "SpendPeopleSpan",
+    (models.Model,),
+    {
+        "__module__": __name__,
+        "__doc__": """A view (PostgreSQL), not a table: SpendWeeklyPeople's cells (grain "week") and SpendDailyPeople's
+        (grain "day") in one relation, so a range's whole weeks and the days at its edges are summed in one query
+        (finops.explorer.cells.range_cells). Read only; created by finops.ledger.coarse.weekly_install.""",
+        "id": models.BigIntegerField(primary_key=True),
+        "grain": models.CharField(max_length=4),
+        "tenant": models.ForeignKey(Tenant, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False),
+        "usage_date": models.DateField(),
+        **{f: SpendDaily._meta.get_field(f).clone() for f in (*PEOPLE_DIMENSIONS, *COARSE_MEASURES)},
+        "Meta": type("Meta", (), {"managed": False, "db_table": "ai_spend_people_span"}),
+        "__str__": lambda self: f"{self.grain} {self.usage_date} {self.cost_usd}",
+    },
+)
+
+
+# Weekly rollups: (the weekly one, its dimensions, the daily rollup it sums, the view of both).
+WEEKLY_ROLLUPS: tuple[tuple[Any, tuple[str, ...], Any, Any], ...] = (
+    (SpendWeeklyPeople, PEOPLE_DIMENSIONS, SpendDailyPeople, SpendPeopleSpan),
 )

@@ -16,7 +16,7 @@ from finops.dashboards.selectors import overview
 from finops.explorer.benchmark import Timing, generate_rows, load_rows, timed
 from finops.explorer.query import parse_query
 from finops.explorer.selectors import explore
-from finops.ledger.models import SpendDaily, SpendDailyCoarse, SpendDailyPeople, SpendEvent
+from finops.ledger.models import SpendDaily, SpendDailyCoarse, SpendDailyPeople, SpendEvent, SpendWeeklyPeople
 from finops.ledger.rollups import rollup_rebuild
 from finops.ledger.selectors import ReportFilter, spend_report
 
@@ -61,7 +61,7 @@ class Command(BaseCommand):
                 raise CommandError(f"No tenant {options['tenant']!r}.")
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
-                for model in (SpendEvent, SpendDaily, SpendDailyCoarse, SpendDailyPeople):
+                for model in (SpendEvent, SpendDaily, SpendDailyCoarse, SpendDailyPeople, SpendWeeklyPeople):
                     cursor.execute(f"ANALYZE {model._meta.db_table}")
         events = SpendEvent.objects.filter(tenant=tenant).count()
         cells = SpendDaily.objects.filter(tenant=tenant).count()
