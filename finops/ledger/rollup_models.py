@@ -49,7 +49,10 @@ def _rollup_model(
     attrs: dict[str, Any] = {
         "__module__": __name__,
         "__doc__": doc,
-        "tenant": models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+"),
+        # Written by triggers on every import: no foreign key check, no tenant-only index (see SpendEvent.tenant).
+        "tenant": models.ForeignKey(
+            Tenant, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+        ),
         "usage_date": day,
         "dims_key": models.CharField(max_length=32, help_text="md5 of this rollup's dimension values."),
         **{f: SpendDaily._meta.get_field(f).clone() for f in (*dimensions, *COARSE_MEASURES)},
