@@ -74,3 +74,17 @@ def test_the_benchmark_reports_every_stage_beside_raw_copy_of_the_same_rows() ->
         assert main["peak_rss_mb"] > 0 and small["peak_rss_mb"] > 0
     assert report["sources"]["logs"]["all_duplicates"]["read"] == 300
     assert not SpendEvent.objects.exists()  # the benchmark's rows are gone unless --keep
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_benchmark_prints_each_figure_beside_raw_copy() -> None:
+    out = StringIO()
+    call_command("benchmark_import", "--cur-rows", "200", "--log-records", "100", "--in-process", stdout=out)
+    lines = [line.strip() for line in out.getvalue().splitlines()]
+    text = out.getvalue()
+
+    for start in ("whole import", "raw COPY, same indexes", "raw COPY, no indexes", "parse only", "peak RSS importing"):
+        found = [line for line in lines if line.startswith(start)]
+        assert len(found) == (4 if start == "peak RSS importing" else 2), start
+    assert text.count("ratio whole import / raw COPY (same indexes)") == 2
+    assert "the same file again (all duplicates)" in text
