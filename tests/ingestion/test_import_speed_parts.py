@@ -15,6 +15,7 @@ from connections.models import Tenant
 from finops.ledger.models import SpendEvent
 from ingestion.loader import refresh_statistics
 from ingestion.services import import_cur, import_invocation_logs
+from tests.factories import billed_line
 from tests.fixtures import make_fixtures as mf
 
 
@@ -35,21 +36,27 @@ def test_small_loads_leave_the_statistics_to_autovacuum() -> None:
     assert refresh_statistics(rows_loaded=9_999) is False
 
 
+def _reltuples(cursor: object) -> float:
+    cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [SpendEvent._meta.db_table])
+    return cursor.fetchone()[0]
+
+
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="ANALYZE and pg_class are PostgreSQL's")
 @pytest.mark.django_db
-def test_a_load_that_grows_the_ledger_by_a_fifth_refreshes_its_statistics() -> None:
+def test_a_load_that_grows_the_ledger_by_a_fifth_refreshes_its_statistics(tenant: Tenant) -> None:
+    for cost in ("1", "2", "3"):
+        billed_line(tenant, cost=cost)
     table = SpendEvent._meta.db_table
     with connection.cursor() as cursor:
-        cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [table])
-        (before,) = cursor.fetchone()
-    assert before <= 0  # never analysed in a fresh test database
-
-    assert refresh_statistics(rows_loaded=50_000) is True
-
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [table])
-        (after,) = cursor.fetchone()
-    assert after >= 0  # analysed: the planner now counts the rows there are
+        # The planner believes the ledger holds a million rows: 50,000 more is not a fifth, nothing is done.
+        cursor.execute("UPDATE pg_class SET reltuples = 1000000 WHERE oid = %s::regclass", [table])
+        assert refresh_statistics(rows_loaded=50_000) is False
+        assert _reltuples(cursor) == 1_000_000
+        # It believes the ledger empty (never analysed): the load is more than a fifth, so it is analysed and
+        # the planner's count becomes the rows there are (ANALYZE counts this transaction's own rows).
+        cursor.execute("UPDATE pg_class SET reltuples = -1 WHERE oid = %s::regclass", [table])
+        assert refresh_statistics(rows_loaded=50_000) is True
+        assert _reltuples(cursor) == SpendEvent.objects.count() == 3
 
 
 @pytest.mark.django_db(transaction=True)
