@@ -4,6 +4,7 @@ peak RSS at two sizes (each import runs in a process of its own). Figures are pr
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import subprocess
@@ -48,7 +49,7 @@ class Command(BaseCommand):
             action="store_true",
             help="Import in this process instead of a child per file (peak RSS is then this process's).",
         )
-        parser.add_argument("--child", nargs=3, metavar=("KIND", "PATH", "TENANT"), help=argparse_hidden())
+        parser.add_argument("--child", nargs=3, metavar=("KIND", "PATH", "TENANT"), help=argparse.SUPPRESS)
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["child"]:
@@ -152,9 +153,3 @@ class Command(BaseCommand):
             if "all_duplicates" in source:
                 again = source["all_duplicates"]
                 say(f"  the same file again (all duplicates): {again['read'] / again['seconds']:,.0f} rows/s")
-
-
-def argparse_hidden() -> str:
-    import argparse
-
-    return argparse.SUPPRESS
