@@ -11,6 +11,8 @@ class ImportRun(models.Model):
     class Source(models.TextChoices):
         CUR = "cur", "CUR 2.0"
         INVOCATION_LOGS = "invocation_logs", "Invocation logs"
+        AZURE_OPENAI = "azure_openai", "Azure OpenAI cost export"
+        VERTEX = "vertex", "Vertex AI billing export"
 
     class Status(models.TextChoices):
         RUNNING = "running", "Running"
