@@ -39,8 +39,18 @@ class ModelAliasInline(admin.TabularInline):
 
 @admin.register(ModelCatalog)
 class ModelCatalogAdmin(StaffEditsAdmin):
-    list_display = ("model_id", "name", "provider", "family", "tier", "lifecycle", "regional_premium", "source")
-    list_filter = ("provider", "tier", "lifecycle")
+    list_display = (
+        "model_id",
+        "name",
+        "platform",
+        "provider",
+        "family",
+        "tier",
+        "lifecycle",
+        "regional_premium",
+        "source",
+    )
+    list_filter = ("platform", "provider", "tier", "lifecycle")
     search_fields = ("model_id", "name", "aliases__alias")
     inlines = [ModelAliasInline]
 

@@ -29,6 +29,7 @@ class CatalogModel:
     lifecycle: str
     regional_premium: bool
     long_context_threshold: int | None = None
+    platform: str = "bedrock"  # where it is bought (the ledger's source); other platforms' ids are "<platform>/<id>"
 
 
 @dataclass(frozen=True)

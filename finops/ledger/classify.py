@@ -9,6 +9,11 @@ from dataclasses import dataclass
 # Seeded as TierRule rows; staff change them in the admin. First match (lowest order) wins.
 DEFAULT_TIER_RULES: tuple[tuple[int, str, str, str], ...] = (
     (10, r"opus|premier|mythos|fable|405b|large|maverick|deepseek\.r1|astra|gpt-5\.5|kimi|palmyra-x5", "flagship", ""),
+    # Other platforms (issue #12): OpenAI's -pro models and Gemini Pro lead their lines; Gemini is matched
+    # before the efficient rule, whose "mini" would otherwise match every "gemini".
+    (12, r"\b(?:gpt-[\d.]+|o\d)-pro\b|gemini-[\d.]+-pro|gemini-pro", "flagship", ""),
+    (14, r"gemini[\w.-]*(?:flash-lite|-8b|embedding)", "efficient", ""),
+    (16, r"gemini", "balanced", ""),
     # Small open-weight models: up to 14B parameters (8b, 3b, 14b; not 70b or 90b).
     (20, r"haiku|micro|lite|mini|small|nano|instant|scout|embed|luna|(?<![\d.])(?:[1-9]|1[0-4])b\b", "efficient", ""),
     (90, r".", "balanced", ""),

@@ -7,6 +7,7 @@ from decimal import Decimal
 from django.db import models
 
 from connections.models import AwsConnection, Tenant
+from finops.ledger.provider_catalog import PLATFORMS
 
 MONEY = {"max_digits": 20, "decimal_places": 10}
 # AWS allows tag values of 256 characters; the dimensions taken from tags hold them whole.
@@ -63,7 +64,13 @@ class ModelCatalog(models.Model):
         ACTIVE = "ACTIVE", "Active"
         LEGACY = "LEGACY", "Legacy"
 
-    model_id = models.CharField(max_length=128, unique=True, help_text="Canonical id, without route prefix.")
+    model_id = models.CharField(
+        max_length=128,
+        unique=True,
+        help_text='Canonical id, without route prefix; "<platform>/<id>" for platforms other than Bedrock.',
+    )
+    # Where the model is bought (the ledger's `source`): its prices are that platform's.
+    platform = models.CharField(max_length=16, choices=list(PLATFORMS.items()), default="bedrock", db_index=True)
     name = models.CharField(max_length=128)
     provider = models.CharField(max_length=64)
     family = models.CharField(max_length=64)

@@ -34,8 +34,10 @@ def catalog_load() -> Catalog:
                 lifecycle=m.lifecycle,
                 regional_premium=m.regional_premium,
                 long_context_threshold=m.long_context_threshold,
+                platform=m.platform,
             ),
-            aliases.get(m.pk, []) + [m.name],
+            # A name is an alias on its own platform only: "Claude Sonnet 4.5" is Bedrock's (CUR product names).
+            aliases.get(m.pk, []) + [m.name if m.platform == "bedrock" else f"{m.platform}/{m.name}"],
         )
     for p in ModelPrice.objects.all():
         catalog.add_price(
