@@ -96,6 +96,7 @@ INSTALLED_APPS = [
     "finops.explorer",
     "finops.exports",
     "budgets",
+    "providers",
     "finops.dashboards",
     "finops.demo",
     "lifecycle",

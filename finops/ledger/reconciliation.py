@@ -8,7 +8,11 @@ tokens of that type when no price is known); the split is exact to 1e-10 dollars
 so the allocations of a bucket add up to its bill. A bill line with no requests in its bucket stays
 *unattributed*; a request whose bucket has no bill line yet is *not yet billed* (allocation blank).
 When the bill has no IAM principal (the data was not turned on), a bucket without one takes every
-request of its other dimensions. Nothing is dropped and nothing is counted twice."""
+request of its other dimensions. Nothing is dropped and nothing is counted twice.
+
+Every bucket also carries the row's `source` and, for other providers, its billing scope (the
+`billing_scope` tag: provider connection and OpenAI project / Anthropic workspace), so Bedrock bills never
+pay for OpenAI requests and one project's costs go only to that project's usage."""
 
 from __future__ import annotations
 
@@ -37,7 +41,8 @@ REQUEST_TOKENS = {
 # Tag-mapped dimensions a request without its own takes from its principal's bill lines.
 PRINCIPAL_DIMENSIONS = ("team", "application", "cost_center", "environment")
 
-Bucket = tuple[Any, ...]  # date, account, region, model, token type, price class, tier, principal
+Bucket = tuple[Any, ...]  # source, scope, date, account, region, model, token type, price class, tier, principal
+SCOPE_TAG = "billing_scope"
 
 
 def allocate(total: Decimal, weights: list[Decimal]) -> list[Decimal]:
@@ -123,10 +128,10 @@ def _request_weights(row: dict[str, Any], catalog: Catalog) -> dict[str, Decimal
     return weights
 
 
-BILL_FIELDS = ("id", "usage_date", "account_id", "region", "model_id", "token_type", "route", "service_tier",
+BILL_FIELDS = ("id", "source", "usage_date", "account_id", "region", "model_id", "token_type", "route", "service_tier",
                "iam_principal", "cost_usd", "allocated_cost_usd", *PRINCIPAL_DIMENSIONS)  # fmt: skip
-REQUEST_FIELDS = ("id", "usage_date", "account_id", "region", "model_id", "route", "service_tier", "iam_principal",
-                  "cache_write_1h_tokens", "allocated_cost_usd", *REQUEST_TOKENS.values(),
+REQUEST_FIELDS = ("id", "source", "usage_date", "account_id", "region", "model_id", "route", "service_tier",
+                  "iam_principal", "cache_write_1h_tokens", "allocated_cost_usd", *REQUEST_TOKENS.values(),
                   *PRINCIPAL_DIMENSIONS)  # fmt: skip
 
 
@@ -164,8 +169,9 @@ def _reconcile_day(events: Any, day: date, catalog: Catalog, result: Reconciliat
     billed: dict[Bucket, Decimal] = defaultdict(Decimal)
     bill_ids: dict[Bucket, list[int]] = defaultdict(list)
     principal_dims: dict[str, dict[str, str]] = {}
+    scopes = _scopes(bills, requests)
     for bill in bills:
-        bucket = bill_bucket(bill)
+        bucket = (bill["source"], scopes.get(bill["id"], ""), *bill_bucket(bill))
         billed[bucket] += bill["cost_usd"] or Decimal(0)
         bill_ids[bucket].append(bill["id"])
         if bill["iam_principal"]:
@@ -185,6 +191,8 @@ def _reconcile_day(events: Any, day: date, catalog: Catalog, result: Reconciliat
             filled.append((request["id"], *(merged[n] for n in PRINCIPAL_DIMENSIONS)))
         for token_type, weight in _request_weights(request, catalog).items():
             bucket = (
+                request["source"],
+                scopes.get(request["id"], ""),
                 request["usage_date"],
                 request["account_id"],
                 request["region"],
@@ -219,6 +227,17 @@ def _reconcile_day(events: Any, day: date, catalog: Catalog, result: Reconciliat
     if filled:
         result.rows_changed += bulk_set_rows(SpendEvent, PRINCIPAL_DIMENSIONS, filled)
         result.dimensions_filled += len(filled)
+
+
+def _scopes(bills: list[dict[str, Any]], requests: list[dict[str, Any]]) -> dict[int, str]:
+    """The billing scope of each row of another provider (Bedrock rows have none: nothing is read for them)."""
+    ids = [row["id"] for row in (*bills, *requests) if row["source"] != "bedrock"]
+    scopes: dict[int, str] = {}
+    for offset in range(0, len(ids), 500):
+        chunk = ids[offset : offset + 500]
+        for row_id, tags in SpendEvent.objects.filter(id__in=chunk).values_list("id", "tags"):
+            scopes[row_id] = str((tags or {}).get(SCOPE_TAG, "")) if isinstance(tags, dict) else ""
+    return scopes
 
 
 def _store(

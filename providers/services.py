@@ -1,0 +1,169 @@
+"""Provider connections: create, validate, update the mapping, delete. Every change writes the audit log in
+its transaction; the key is never part of an audit entry, a log line or an exception."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import requests
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from connections.models import Tenant
+from connections.services import audit_log_record
+from providers.adapters import ADAPTERS
+from providers.client import ProviderError
+from providers.crypto import SecretUnreadable
+from providers.models import ProviderConnection, ProviderKind
+
+VALIDATION_DAYS = 30
+KEY_PREFIXES = {"openai": ("sk-",), "anthropic": ("sk-ant-",)}
+
+
+@dataclass(frozen=True)
+class Validation:
+    ok: bool
+    status: str
+    message: str
+    remedy: str = ""
+
+
+def _target(connection: ProviderConnection) -> str:
+    return f"{connection.get_kind_display()} connection {connection.name}"
+
+
+def provider_connection_create(
+    *,
+    tenant: Tenant,
+    kind: str,
+    name: str,
+    api_key: str,
+    organization_id: str = "",
+    actor: AbstractBaseUser | None = None,
+) -> ProviderConnection:
+    if kind not in ProviderKind.values:
+        raise ValidationError({"kind": f"Choose one of {', '.join(ProviderKind.values)}."})
+    name = name.strip()
+    if not name:
+        raise ValidationError({"name": "Give the connection a name."})
+    if ProviderConnection.objects.filter(tenant=tenant, name=name).exists():
+        raise ValidationError({"name": f"This tenant already has a connection named {name!r}."})
+    key = api_key.strip()
+    if len(key) < 20 or not key.startswith(KEY_PREFIXES[kind]) or any(c.isspace() for c in key):
+        admin = ADAPTERS[kind].remedies
+        raise ValidationError(
+            {"api_key": f"This does not look like a {admin.provider} Admin key (it starts with "
+                        f"{admin.admin_key_prefix}); create one at {admin.admin_keys_url}."}
+        )  # fmt: skip
+    connection = ProviderConnection(
+        tenant=tenant, kind=kind, name=name, organization_id=organization_id.strip(), created_by=_user(actor)
+    )
+    connection.set_api_key(key)
+    with transaction.atomic():
+        connection.save()
+        audit_log_record(
+            tenant=tenant,
+            actor=actor,
+            action="provider.created",
+            target=_target(connection),
+            details={"connection": connection.pk, "kind": kind, "key": connection.masked_key},
+        )
+    return connection
+
+
+def _user(actor: AbstractBaseUser | None) -> AbstractBaseUser | None:
+    return actor if actor is not None and getattr(actor, "is_authenticated", False) else None
+
+
+def provider_connection_validate(
+    *,
+    connection: ProviderConnection,
+    actor: AbstractBaseUser | None = None,
+    session: requests.Session | None = None,
+    sleep: Callable[[float], None] | None = None,
+) -> Validation:
+    """One small read of the usage endpoint over the last 30 days: the key works and has admin scope; an
+    organization without usage validates but says so."""
+    adapter = ADAPTERS[connection.kind]
+    now = timezone.now().replace(minute=0, second=0, microsecond=0)
+    try:
+        client = adapter.make_client(connection.api_key, session=session, sleep=sleep)
+        client.max_attempts = 3
+        page = next(adapter.fetch_pages(client, adapter.validation_endpoint, now - timedelta(days=VALIDATION_DAYS),
+                                        now))  # fmt: skip
+    except ProviderError as exc:
+        status = ProviderConnection.Status.INVALID if exc.kind in ("bad_key", "no_admin_scope") else "error"
+        result = Validation(False, status, exc.message, exc.remedy)
+    except SecretUnreadable as exc:
+        result = Validation(False, ProviderConnection.Status.ERROR, str(exc), "Enter the Admin key again.")
+    else:
+        if adapter.has_usage(page):
+            result = Validation(True, ProviderConnection.Status.VALID, "The key works and the organization has usage.")
+        else:
+            result = Validation(
+                True,
+                ProviderConnection.Status.EMPTY,
+                f"The key works, but the organization has no usage in the last {VALIDATION_DAYS} days.",
+                "Nothing to do: syncs will pick up usage as soon as there is some. If you expected usage, check "
+                "that the key belongs to the right organization.",
+            )
+    with transaction.atomic():
+        connection.status = result.status
+        connection.last_validated_at = timezone.now()
+        connection.last_error = "" if result.ok else result.message
+        connection.last_remedy = result.remedy
+        connection.save(update_fields=["status", "last_validated_at", "last_error", "last_remedy"])
+        audit_log_record(
+            tenant=connection.tenant,
+            actor=actor,
+            action="provider.validated",
+            target=_target(connection),
+            details={"connection": connection.pk, "status": result.status, "message": result.message},
+        )
+    return result
+
+
+def provider_connection_update(
+    *, connection: ProviderConnection, actor: AbstractBaseUser | None = None, **changes: Any
+) -> ProviderConnection:
+    """Change enabled, mapping, organization_id or the key (api_key)."""
+    allowed = {"enabled", "mapping", "organization_id", "api_key"}
+    unknown = set(changes) - allowed
+    if unknown:
+        raise ValueError(f"cannot change {sorted(unknown)}")
+    fields: list[str] = []
+    if "api_key" in changes:
+        connection.set_api_key(changes.pop("api_key"))
+        connection.status = ProviderConnection.Status.NEW
+        fields += ["api_key_encrypted", "key_last4", "status"]
+    for name, value in changes.items():
+        setattr(connection, name, value)
+        fields.append(name)
+    with transaction.atomic():
+        connection.save(update_fields=fields)
+        audit_log_record(
+            tenant=connection.tenant,
+            actor=actor,
+            action="provider.updated",
+            target=_target(connection),
+            details={"connection": connection.pk, "fields": sorted(set(fields) - {"api_key_encrypted"})},
+        )
+    return connection
+
+
+def provider_connection_delete(*, connection: ProviderConnection, actor: AbstractBaseUser | None = None) -> None:
+    """Delete the connection and its runs and watermarks; the ledger rows it loaded stay (they are spend)."""
+    with transaction.atomic():
+        audit_log_record(
+            tenant=connection.tenant,
+            actor=actor,
+            action="provider.deleted",
+            target=_target(connection),
+            details={"connection": connection.pk, "kind": connection.kind},
+        )
+        connection.delete()
