@@ -20,6 +20,7 @@ from providers.adapters import ADAPTERS
 from providers.client import ProviderError
 from providers.crypto import SecretUnreadable
 from providers.models import ProviderConnection, ProviderKind
+from providers.schedules import provider_schedule_remove, provider_schedule_set
 
 VALIDATION_DAYS = 30
 KEY_PREFIXES = {"openai": ("sk-",), "anthropic": ("sk-ant-",)}
@@ -73,6 +74,7 @@ def provider_connection_create(
             target=_target(connection),
             details={"connection": connection.pk, "kind": kind, "key": connection.masked_key},
         )
+        provider_schedule_set(connection)
     return connection
 
 
@@ -153,6 +155,7 @@ def provider_connection_update(
             target=_target(connection),
             details={"connection": connection.pk, "fields": sorted(set(fields) - {"api_key_encrypted"})},
         )
+        provider_schedule_set(connection)
     return connection
 
 
@@ -166,4 +169,5 @@ def provider_connection_delete(*, connection: ProviderConnection, actor: Abstrac
             target=_target(connection),
             details={"connection": connection.pk, "kind": connection.kind},
         )
+        provider_schedule_remove(connection.pk)
         connection.delete()

@@ -61,6 +61,10 @@ def schedules_declare() -> list[tuple[Schedule, bool]]:
     for spec in SCHEDULES:
         values = {k: v for k, v in spec.items() if k != "name"}
         out.append(Schedule.objects.update_or_create(name=spec["name"], defaults=values))
+    # One daily sync per enabled OpenAI / Anthropic connection (providers.schedules keeps them by name).
+    from providers.schedules import provider_schedules_declare
+
+    out.extend(provider_schedules_declare())
     return out
 
 
