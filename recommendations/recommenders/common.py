@@ -64,8 +64,13 @@ def name(catalog: Catalog, model_id: str) -> str:
     return model.name if model else model_id
 
 
-def models_of(catalog: Catalog, *, provider: str, tier: str) -> Iterable[CatalogModel]:
-    return (m for m in catalog.models.values() if m.provider == provider and m.tier == tier and m.lifecycle == "ACTIVE")
+def models_of(catalog: Catalog, *, provider: str, tier: str, platform: str = "bedrock") -> Iterable[CatalogModel]:
+    """Active models of a maker and tier bought on one platform (a move never changes platform)."""
+    return (
+        m
+        for m in catalog.models.values()
+        if m.provider == provider and m.tier == tier and m.lifecycle == "ACTIVE" and m.platform == platform
+    )
 
 
 def dollars(amount: Decimal) -> str:

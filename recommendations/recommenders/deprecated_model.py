@@ -32,7 +32,10 @@ def successor(
     family = [
         m
         for m in catalog.models.values()
-        if m.provider == old.provider and m.family == old.family and state(m.model_id) == "ACTIVE"
+        if m.provider == old.provider
+        and m.family == old.family
+        and m.platform == old.platform  # the successor is bought where the old model was
+        and state(m.model_id) == "ACTIVE"
     ]
     same_tier = [m for m in family if m.tier == old.tier] or family
     priced = []

@@ -42,10 +42,13 @@ def classification_like(request: Request) -> bool:
     return request.output_tokens <= CLASSIFICATION_OUTPUT and request.stop_reason in NATURAL_STOPS
 
 
-def _suggestion(catalog: Catalog, provider: str, region_request: Request, usage: dict[str, int]) -> str | None:
-    """The efficient model of the provider to move to: priced for this request, most used, else cheapest."""
+def _suggestion(
+    catalog: Catalog, provider: str, region_request: Request, usage: dict[str, int], platform: str = "bedrock"
+) -> str | None:
+    """The efficient model of the provider (on the same platform) to move to: priced for this request, most
+    used, else cheapest."""
     candidates = []
-    for model in models_of(catalog, provider=provider, tier="efficient"):
+    for model in models_of(catalog, provider=provider, tier="efficient", platform=platform):
         cost = price_request(catalog, model.model_id, region_request, cache=False)
         if cost is not None:
             candidates.append((-usage.get(model.model_id, 0), cost, model.model_id))
@@ -72,8 +75,10 @@ def recommend(inputs: Inputs) -> list[Card]:
     for (dimension, value, model_id, region), matched in groups.items():
         if len(matched) < MIN_REQUESTS:
             continue
-        provider = catalog.models[model_id].provider if model_id in catalog.models else ""
-        target = _suggestion(catalog, provider, matched[0], usage)
+        current_model = catalog.models.get(model_id)
+        provider = current_model.provider if current_model else ""
+        platform = current_model.platform if current_model else "bedrock"
+        target = _suggestion(catalog, provider, matched[0], usage, platform)
         if target is None or target == model_id:
             continue
         current = sum((r.cost_usd or Decimal(0) for r in matched), Decimal(0))

@@ -4,6 +4,7 @@ from the planted rows and the published list prices (per 1M tokens, regional rou
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
@@ -121,6 +122,29 @@ def test_short_classification_on_opus_is_routed_to_haiku_with_savings_from_the_p
     assert card.monthly_savings_usd == expected.quantize(Decimal("0.01"))  # 30-day window: no scaling
     assert card.confidence == "high"  # the tenant already runs this shape on Haiku
     assert len(card.evidence["request_ids"]) == 20
+
+
+def test_routing_and_successors_stay_on_the_platform_the_model_is_bought_on() -> None:
+    # The tenant also runs Claude Haiku 4.5 on Vertex AI, a lot: still, Bedrock's Opus routes to Bedrock's Haiku,
+    # and Bedrock's legacy Claude 3.5 Haiku is succeeded by Bedrock's Haiku 4.5, not Vertex's or Anthropic's.
+    planted = [
+        req(OPUS, at(d, 9 + m // 60, m % 60), inp=150, out=5, application="txn-classifier")
+        for d in range(20)
+        for m in range(100)
+    ]
+    on_vertex = [
+        replace(req(HAIKU, at(d, 12, m), inp=150, out=4, application="tagger"), model_id="vertex/claude-haiku-4-5")
+        for d in range(10)
+        for m in range(30)
+    ]
+    old = [req(OLD_HAIKU, at(d, 10), inp=400, out=200, application="copy-writer") for d in range(15)]
+
+    (routing,) = model_routing.recommend(inputs(planted + on_vertex))
+    (legacy,) = deprecated_model.recommend(inputs(old + on_vertex))
+
+    catalog = catalog_load()
+    assert catalog.models[routing.evidence["suggested_model"]].platform == "bedrock"
+    assert catalog.models[legacy.evidence["successor"]].platform == "bedrock"
 
 
 def test_generative_traffic_on_a_flagship_model_is_left_alone() -> None:
