@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -86,6 +86,17 @@ def _json_list(value: Any, *, column: str) -> list[Any]:
     if not isinstance(value, list):
         raise ValueError(f"{column} is not a list")
     return value
+
+
+def _time(record: dict[str, Any], name: str) -> datetime:
+    """BigQuery writes TIMESTAMP as `2026-06-03 00:00:00 UTC` in JSON and CSV; Parquet gives a datetime."""
+    value = record.get(name)
+    if isinstance(value, str) and value.strip().upper().endswith(" UTC"):
+        value = value.strip()[:-4] + "+00:00"
+    try:
+        return parse_timestamp(value)
+    except ValueError as exc:
+        raise ValueError(f"{name}: {exc}") from exc
 
 
 def _period(record: dict[str, Any], usage_start: date) -> date:
@@ -165,11 +176,11 @@ class GcpFile:
             )
             self.skipped[why] += 1
             return []
-        start = parse_timestamp(record.get("usage_start_time")) if record.get("usage_start_time") else None
-        if start is None:
+        if record.get("usage_start_time") in (None, ""):
             raise ValueError("usage_start_time is empty")
+        start = _time(record, "usage_start_time")
         end_raw = record.get("usage_end_time")
-        end = parse_timestamp(end_raw) if end_raw not in (None, "") else start + timedelta(hours=1)
+        end = _time(record, "usage_end_time") if end_raw not in (None, "") else start + timedelta(hours=1)
         if end < start:
             raise ValueError("usage_end_time is before usage_start_time")
         cost = parse_decimal(record.get("cost"), field_name="cost", blank_ok=False, bound=MAX_LINE_DOLLARS)
