@@ -19,6 +19,7 @@ urlpatterns = [
     path("", include("finops.exports.urls")),
     path("", include("budgets.urls")),
     path("", include("lifecycle.urls")),
+    path("", include("providers.urls")),
     path("", include("finops.dashboards.urls")),
     # Browsers ask for /favicon.ico on pages without an icon link (the admin's).
     path("favicon.ico", RedirectView.as_view(url=static("favicon.svg"), permanent=True)),
