@@ -17,6 +17,7 @@ from budgets.models import Budget
 from connections.models import ApiToken, AwsConnection, Tenant
 from connections.services import api_token_create
 from finops.explorer.models import SavedView
+from providers.services import provider_connection_create
 from recommendations.models import Recommendation
 from tests.factories import billed_line
 
@@ -55,8 +56,11 @@ def objects(tenant: Tenant, viewer: Any) -> dict[str, int]:
     view = SavedView.objects.create(user=viewer, tenant=tenant, name="Mine", querystring="g=team")
     connection = AwsConnection.objects.create(tenant=tenant, name="prod", account_id="111122223333")
     token, _ = api_token_create(user=viewer, name="script")
+    provider = provider_connection_create(
+        tenant=tenant, kind="openai", name="OpenAI", api_key="sk-admin-outsider-test-0123456789"
+    )
     return {"budgets": budget.pk, "recommendations": card.pk, "saved": view.pk, "connections": connection.pk,
-            "tokens": token.pk}  # fmt: skip
+            "tokens": token.pk, "providers": provider.pk}  # fmt: skip
 
 
 def _fill(route: str, objects: dict[str, int]) -> str:
