@@ -209,6 +209,12 @@ def _finish(connection: ProviderConnection, result: SyncResult, actor: AbstractB
     if fatal is not None:
         connection.status = ProviderConnection.Status.INVALID
         fields.append("status")
+    elif result.status != "failed" and connection.status != ProviderConnection.Status.VALID:
+        # The key read usage and costs: it works (an empty organization stays "valid, no usage" until data).
+        loaded = any(e.loaded or e.skipped for e in result.endpoints)
+        connection.status = ProviderConnection.Status.VALID if loaded else ProviderConnection.Status.EMPTY
+        connection.last_error = connection.last_remedy = ""
+        fields += ["status", "last_error", "last_remedy"]
     connection.save(update_fields=fields)
     totals = result.as_dict()["totals"]
     audit_log_record(

@@ -151,6 +151,8 @@ def _load_with(*, output: int) -> dict:
 def test_watermark_and_runs_are_recorded(openai_connection, rsps) -> None:  # noqa: ANN001
     mock_openai(rsps)
     _sync(openai_connection)
+    openai_connection.refresh_from_db()
+    assert openai_connection.status == "valid"  # a sync that read data proves the key
     state = ProviderSyncState.objects.get(connection=openai_connection, endpoint="usage.completions")
     assert state.watermark == {"next_day": "2026-11-03"}
     run = ProviderSyncRun.objects.get(connection=openai_connection, endpoint="usage.completions")
