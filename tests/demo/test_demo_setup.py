@@ -27,7 +27,12 @@ def test_demo_setup_imports_the_company_creates_logins_and_reuses_it_the_second_
     text = out.getvalue()
 
     runs = list(ImportRun.objects.order_by("id").values_list("source", "status"))
-    assert runs == [("cur", "succeeded"), ("cur", "succeeded"), ("invocation_logs", "succeeded")]
+    assert runs == [
+        ("cur", "succeeded"),
+        ("cur", "succeeded"),
+        ("invocation_logs", "succeeded"),
+        ("azure_openai", "succeeded"),
+    ]
     first_delivery, final_delivery = ImportRun.objects.filter(source="cur").order_by("id")
     # The restated month is replaced: each row of its first delivery is either kept (re-delivered
     # identical) or removed (restated); the restatement changes some of them.
@@ -36,6 +41,16 @@ def test_demo_setup_imports_the_company_creates_logins_and_reuses_it_the_second_
     events = SpendEvent.objects.filter(tenant__slug="acme")
     assert events.filter(record_kind="billed_line").exists() and events.filter(record_kind="request").exists()
     assert events.order_by("-usage_date").values_list("usage_date", flat=True).first() == date(2026, 11, 20)
+    # The second provider: Azure OpenAI bill lines over the same dates and teams as the Bedrock traffic.
+    azure = events.filter(source="azure_openai", record_kind="billed_line")
+    assert azure.filter(usage_date=date(2026, 10, 27)).exists() and azure.filter(usage_date=date(2026, 11, 20)).exists()
+    assert set(azure.values_list("team", flat=True)) <= set(
+        events.filter(source="bedrock").values_list("team", flat=True)
+    )
+    assert (
+        not azure.filter(model_id="").exists()
+        or azure.filter(model_id="", unpriced=True).count() == azure.filter(model_id="").count()
+    )
     users = get_user_model().objects
     assert users.get(username="staff").is_staff
     admin = users.get(username="acme-admin")
@@ -67,7 +82,7 @@ def test_demo_setup_imports_the_company_creates_logins_and_reuses_it_the_second_
     call_command("demo_setup", "--data-dir", str(tmp_path), stdout=again)
     assert "reusing it" in again.getvalue() and "skipping the import" in again.getvalue()
     assert events.count() == count
-    assert ImportRun.objects.count() == 3
+    assert ImportRun.objects.count() == 4
     assert AwsConnection.objects.count() == 1
     assert Budget.objects.count() == 2
 
@@ -97,7 +112,8 @@ def test_demo_setup_healthy_sets_up_a_second_tenant_and_leaves_the_story_full_de
     tenant = Tenant.objects.get(slug="acme-healthy")
     assert tenant.name == "Acme Corp (healthy demo)"
     runs = list(ImportRun.objects.order_by("id").values_list("source", "status"))[runs_before:]
-    assert runs == [("cur", "succeeded"), ("invocation_logs", "succeeded")]  # one CUR delivery: no restatement
+    # one CUR delivery (no restatement), the logs, the second provider
+    assert runs == [("cur", "succeeded"), ("invocation_logs", "succeeded"), ("azure_openai", "succeeded")]
     events = SpendEvent.objects.filter(tenant=tenant)
     assert events.filter(record_kind="billed_line").exists() and events.filter(record_kind="request").exists()
     assert not events.filter(record_kind="billed_line").exclude(line_item_type="Usage").exists()
