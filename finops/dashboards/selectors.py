@@ -15,6 +15,7 @@ from finops.explorer import selectors as explorer
 from finops.explorer.grouping import aggregate_sets
 from finops.explorer.selectors import Sums
 from finops.ledger.models import SpendDaily
+from finops.ledger.provider_catalog import PLATFORMS
 
 DEFAULT_DAYS = 30
 TOP_N = 10
@@ -40,6 +41,7 @@ class Overview:
     daily: list[dict[str, Any]] = field(default_factory=list)
     top_models: list[dict[str, Any]] = field(default_factory=list)
     top_teams: list[dict[str, Any]] = field(default_factory=list)
+    platforms: list[dict[str, Any]] = field(default_factory=list)  # spend by platform (the ledger's source)
     billed_breakdown: list[tuple[str, Decimal]] = field(default_factory=list)
     billed_token_usage_usd: Decimal = Decimal(0)
     allocated_cost_usd: Decimal = Decimal(0)  # billed token usage allocated to requests (reconciliation)
@@ -61,6 +63,11 @@ class Overview:
             return None
         billed, listed = self.list_comparison
         return ((billed - listed) / listed * 100).quantize(Decimal("0.1"))
+
+    @property
+    def multi_platform(self) -> bool:
+        """More than one platform has spend in the period: the page then shows spend by platform."""
+        return len(self.platforms) > 1
 
     @property
     def has_period_data(self) -> bool:
@@ -113,8 +120,11 @@ def _top(grouped: dict[tuple[Any, ...], Sums], n: int = TOP_N) -> list[tuple[tup
 
 
 def _model_label(model_id: str, model_ref: str, names: dict[str, str]) -> str:
-    """The catalog's name for a resolved model (as the explorer shows it), else the reference as delivered."""
-    return names.get(model_id) or model_id or model_ref or UNKNOWN_MODEL
+    """The catalog's name for a resolved model (as the explorer shows it, with its platform when not Bedrock),
+    else the reference as delivered."""
+    if model_id:
+        return explorer.label("model", model_id, names=names)
+    return model_ref or UNKNOWN_MODEL
 
 
 def unpriced_action(row: dict[str, Any]) -> tuple[str, str]:
@@ -145,7 +155,9 @@ def _cells(tenant: Tenant, start: date, end: date) -> QuerySet[SpendDaily]:
 
 UNPRICED_SET = ("record_kind", "unpriced", "model_ref", "model_id", "inference_profile_arn")
 BILL_CHECK_SET = ("record_kind", "usage_category")
-OVERVIEW_COLUMNS = ("usage_date", "model_id", "model_ref", "team", "line_item_type", *UNPRICED_SET, *BILL_CHECK_SET)
+OVERVIEW_COLUMNS = (
+    "usage_date", "model_id", "model_ref", "team", "source", "line_item_type", *UNPRICED_SET, *BILL_CHECK_SET,
+)  # fmt: skip
 
 
 def unpriced_summary(*, tenant: Tenant, start: date, end: date) -> tuple[int, int, list[dict[str, Any]]]:
@@ -257,6 +269,7 @@ def overview(*, tenant: Tenant, start: date | None = None, end: date | None = No
             "daily": ("usage_date",),
             "models": ("model_id", "model_ref"),
             "teams": ("team",),
+            "platforms": ("source",),
             "breakdown": ("line_item_type", "usage_category"),
             "unpriced": UNPRICED_SET,
             "bill": BILL_CHECK_SET,
@@ -265,6 +278,7 @@ def overview(*, tenant: Tenant, start: date | None = None, end: date | None = No
     daily = sorted(sets["daily"].items())
     models = _top(sets["models"])
     teams = _top(sets["teams"])
+    platforms = _top(sets["platforms"], n=len(PLATFORMS) + 10)
     breakdown = billed_breakdown(sets["breakdown"])
     unpriced_requests, unpriced_tokens, unpriced_models = _unpriced(sets["unpriced"])
     unparsed_lines, unparsed_cost, list_comparison = _bill_checks(sets["bill"])
@@ -301,4 +315,5 @@ def overview(*, tenant: Tenant, start: date | None = None, end: date | None = No
             for (model_id, model_ref), s in models
         ],
         top_teams=[_table_row(s, team or UNTAGGED, team) for (team,), s in teams],
+        platforms=[_table_row(s, PLATFORMS.get(source, source), source) for (source,), s in platforms],
     )

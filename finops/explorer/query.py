@@ -33,6 +33,7 @@ DIMENSIONS: dict[str, Dimension] = {
         Dimension("family", "Model family", "model_family"),
         Dimension("tier", "Model tier", "model_tier"),
         Dimension("provider", "Provider", "model_provider"),
+        Dimension("source", "Platform", "source"),
         Dimension("team", "Team", "team"),
         Dimension("application", "Application", "application"),
         Dimension("user", "User", "user_id"),

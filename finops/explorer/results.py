@@ -24,6 +24,7 @@ from finops.explorer.cells import (
 from finops.explorer.query import TIME_DIMENSIONS, ExplorerQuery
 from finops.explorer.sums import ZERO, Sums, UnitEconomics, unit_economics
 from finops.ledger.models import ModelCatalog, TokenType
+from finops.ledger.provider_catalog import BEDROCK, PLATFORMS, platform_of
 
 CHART_GROUPS = 8  # the chart stacks the top groups; the rest is "Other"
 OTHER = "__other__"
@@ -40,7 +41,12 @@ def model_names() -> dict[str, str]:
 
 def label(dimension: str, value: str, *, names: dict[str, str] | None = None) -> str:
     if dimension == "model":
-        return (names or {}).get(value, value) or "(unknown model)"
+        name = (names or {}).get(value, value) or "(unknown model)"
+        platform = platform_of(value)
+        # The same model bought on two platforms is two rows: say where (Claude Sonnet 4.5 (Anthropic)).
+        return name if platform == BEDROCK or not value else f"{name} ({PLATFORMS[platform]})"
+    if dimension == "source":
+        return PLATFORMS.get(value, value) or "(none)"
     if dimension == "principal":
         return value.rsplit("/", 1)[-1] if value else "(no principal)"
     if dimension == "token_type":

@@ -142,3 +142,15 @@ def catalog_platforms_apply(
         model_catalog.objects.bulk_update(refreshed, ["long_context_threshold"], batch_size=500)
         counts["aliases"], counts["prices"] = len(aliases), len(prices)
     return counts
+
+
+def price_library_load(*, today: date | None = None) -> dict[str, dict[str, int]]:
+    """Re-apply the price library to every platform (Bedrock and the others), e.g. after upgrading
+    genai-prices; idempotent. Audited (no tenant: the catalog is the installation's)."""
+    from connections.services import audit_log_record
+    from finops.ledger.services import catalog_library_apply
+
+    with transaction.atomic():
+        result = {"bedrock": catalog_library_apply(today=today), "others": catalog_platforms_apply(today=today)}
+        audit_log_record(tenant=None, action="prices.library_loaded", target=library_source(), details=result)
+    return result

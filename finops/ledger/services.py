@@ -73,7 +73,16 @@ def _snapshot(model_catalog: Any, model_alias: Any) -> tuple[Catalog, dict[str, 
         aliases.setdefault(model_pk, []).append(alias)
     for obj in objects.values():
         catalog.add_model(
-            CatalogModel(obj.model_id, obj.name, obj.provider, obj.family, obj.tier, obj.lifecycle, False),
+            CatalogModel(
+                obj.model_id,
+                obj.name,
+                obj.provider,
+                obj.family,
+                obj.tier,
+                obj.lifecycle,
+                False,
+                platform=getattr(obj, "platform", "bedrock"),  # historical models before migration 0013 lack it
+            ),
             aliases.get(obj.pk, []),
         )
     return catalog, objects
@@ -109,7 +118,9 @@ def catalog_library_apply(
         catalog, objects = _snapshot(model_catalog, model_alias)
         taken = set(model_alias.objects.values_list("alias", flat=True))
         for lib in library_models():
-            known = next((m for m in (catalog.lookup(n) for n in (lib.runtime_id, *lib.match_strings)) if m), None)
+            spellings = (lib.runtime_id, *lib.match_strings)
+            # Bedrock's library models match Bedrock's entries only (other platforms' are namespaced anyway).
+            known = next((m for m in map(catalog.lookup, spellings) if m and m.platform == "bedrock"), None)
             if known is not None:
                 obj = objects[known.model_id]
             else:

@@ -219,3 +219,18 @@ def test_reloading_keeps_staff_edits_and_hand_added_prices() -> None:
     model.refresh_from_db()
     assert model.tier == "flagship"
     assert ModelPrice.objects.filter(model=model, source="negotiated rate").count() == 1
+
+
+def test_the_library_command_reloads_every_platform_and_is_audited() -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from connections.models import AuditLog
+
+    before = ModelPrice.objects.count()
+    out = StringIO()
+    call_command("load_price_library", stdout=out)
+    assert "bedrock:" in out.getvalue() and "others:" in out.getvalue()
+    assert ModelPrice.objects.count() == before
+    assert AuditLog.objects.filter(action="prices.library_loaded", tenant=None).count() == 1
