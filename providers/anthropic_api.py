@@ -29,7 +29,7 @@ import requests
 
 from finops.ledger.catalog import Catalog
 from providers.catalog import estimate
-from providers.client import ApiClient, Remedies
+from providers.client import ApiClient, Remedies, base_url
 from providers.rows import (
     RowError,
     SyncContext,
@@ -67,7 +67,9 @@ CENTS = Decimal(100)
 
 def make_client(api_key: str, *, session: requests.Session | None = None, sleep: Any = None) -> ApiClient:
     client = ApiClient(
-        base_url=BASE_URL, headers={"x-api-key": api_key, "anthropic-version": VERSION}, remedies=REMEDIES
+        base_url=base_url("FINOPS_ANTHROPIC_BASE_URL", BASE_URL),
+        headers={"x-api-key": api_key, "anthropic-version": VERSION},
+        remedies=REMEDIES,
     )
     if session is not None:
         client.session = session

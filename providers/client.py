@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 import requests
+from django.conf import settings
 
 logger = logging.getLogger(__name__)
 
@@ -22,6 +24,13 @@ TIMEOUT = (10.0, 60.0)  # connect, read (seconds)
 MAX_ATTEMPTS = 5
 MAX_RETRY_AFTER = 120.0  # seconds: a longer wait fails the sync instead of holding a worker
 MAX_PAGES = 10_000
+
+
+def base_url(setting: str, default: str) -> str:
+    """The provider's API root: `default`, or the Django setting / environment variable `setting` (a proxy,
+    a regional endpoint, or a local fake in browser tests). No trailing slash."""
+    value = getattr(settings, setting, "") or os.environ.get(setting, "") or default
+    return str(value).rstrip("/")
 
 
 @dataclass(frozen=True)
@@ -165,6 +174,30 @@ class ApiClient:
             "report it to support with this message.",
             status=status,
             kind="error",
+        )
+
+    def listing(self, path: str, params: dict[str, Any], *, cursor: str) -> Iterator[dict[str, Any]]:
+        """Every object of a list endpoint paginated by object id: `has_more` and `last_id`, sent back as
+        `cursor` (OpenAI `after`, Anthropic `after_id`)."""
+        query = dict(params)
+        for _ in range(MAX_PAGES):
+            body = self.get(path, query)
+            data = body.get("data")
+            if not isinstance(data, list):
+                raise ProviderError(
+                    f"{self.remedies.provider} returned a list without data on {path}",
+                    remedy="Report this to support with the endpoint name.",
+                    kind="bad_response",
+                )
+            yield from (item for item in data if isinstance(item, dict))
+            last = body.get("last_id") or (data[-1].get("id") if data and isinstance(data[-1], dict) else None)
+            if not body.get("has_more") or not last:
+                return
+            query = {**params, cursor: last}
+        raise ProviderError(
+            f"{self.remedies.provider} kept returning pages on {path} (more than {MAX_PAGES})",
+            remedy="Report this to support with the endpoint name.",
+            kind="bad_response",
         )
 
     def pages(self, path: str, params: dict[str, Any]) -> Iterator[dict[str, Any]]:

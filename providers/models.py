@@ -133,3 +133,32 @@ class ProviderSyncRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.connection_id} {self.endpoint} ({self.status})"
+
+
+class ProviderName(models.Model):
+    """A project/workspace or an API key of one connection: its name as the provider lists it (blank when
+    it could not be listed), and whether usage has been seen for it. Read by the sync to label rows and by
+    the mapping page to list what can be mapped."""
+
+    class Kind(models.TextChoices):
+        SCOPE = "scope", "Project or workspace"
+        API_KEY = "api_key", "API key"
+
+    connection = models.ForeignKey(ProviderConnection, on_delete=models.CASCADE, related_name="names")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    object_id = models.CharField(max_length=128, blank=True, help_text="Blank: Anthropic's default workspace.")
+    name = models.CharField(max_length=255, blank=True)
+    scope_id = models.CharField(max_length=128, blank=True, help_text="An API key's project or workspace.")
+    archived = models.BooleanField(default=False)
+    listed = models.BooleanField(default=False, help_text="The provider's list endpoint returned it.")
+    seen_in_usage = models.BooleanField(default=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["connection", "kind", "name", "object_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["connection", "kind", "object_id"], name="uniq_provider_name_object")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name or self.object_id or 'default'} ({self.get_kind_display()})"

@@ -33,7 +33,7 @@ import requests
 
 from finops.ledger.catalog import Catalog
 from providers.catalog import estimate
-from providers.client import ApiClient, Remedies
+from providers.client import ApiClient, Remedies, base_url
 from providers.rows import (
     RowError,
     SyncContext,
@@ -80,7 +80,11 @@ ENDPOINTS = [*(f"usage.{name}" for name in USAGE_ENDPOINTS), COSTS]
 
 
 def make_client(api_key: str, *, session: requests.Session | None = None, sleep: Any = None) -> ApiClient:
-    client = ApiClient(base_url=BASE_URL, headers={"Authorization": f"Bearer {api_key}"}, remedies=REMEDIES)
+    client = ApiClient(
+        base_url=base_url("FINOPS_OPENAI_BASE_URL", BASE_URL),
+        headers={"Authorization": f"Bearer {api_key}"},
+        remedies=REMEDIES,
+    )
     if session is not None:
         client.session = session
     if sleep is not None:

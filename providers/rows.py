@@ -110,9 +110,8 @@ def identity(
     user_id: str | None = None,
     extra_tags: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Who and for what: the project/workspace as application (the tenant's tag mapping and then this
-    connection's mapping override it), the API key as principal, the user id as user. `tags` holds the ids
-    as delivered; `billing_scope` is what reconciliation matches bills and usage on."""
+    """Who and for what: the ids as delivered in `tags` (`billing_scope` is what reconciliation matches bills
+    and usage on), `user_id`, the API key as principal, and the labels (see labels())."""
     scope = scope_id or ""
     tags: dict[str, Any] = {
         "provider_connection": str(ctx.connection_id),
@@ -121,22 +120,40 @@ def identity(
     }
     if ctx.organization_id:
         tags["organization_id"] = ctx.organization_id
-    if scope and scope in ctx.scope_names:
-        tags[f"{scope_kind}_name"] = ctx.scope_names[scope]
     if api_key_id:
         tags["api_key_id"] = api_key_id
     if user_id:
         tags["user_id"] = user_id
     tags.update(extra_tags or {})
-    dims: dict[str, str] = {"application": tags.get(f"{scope_kind}_name") or scope}
+    fields: dict[str, Any] = {"user_id": user_id or "", **labels(ctx, scope_kind=scope_kind, tags=tags)}
+    if api_key_id:
+        fields.update(iam_principal=f"{ctx.principal_prefix}:key/{api_key_id}", principal_type="api_key")
+    return fields
+
+
+DEFAULT_SCOPE_NAMES = {"workspace": "Default Workspace"}  # Anthropic's usage says workspace_id null for it
+
+
+def labels(ctx: SyncContext, *, scope_kind: str, tags: Mapping[str, Any]) -> dict[str, Any]:
+    """The names users know, from a row's ids: the project/workspace name as application (else its id), the
+    API key's name as principal_name (else its id), both names also in `tags`; then the tenant's tag mapping
+    and this connection's mapping (scope id -> dimensions) override. Every mapped dimension is returned
+    (blank when nothing sets it), so relabelling a loaded row gives what loading it now would."""
+    tags = {k: v for k, v in tags.items() if k not in (f"{scope_kind}_name", "api_key_name")}
+    scope = str(tags.get(f"{scope_kind}_id") or "")
+    scope_name = ctx.scope_names.get(scope) or ("" if scope else DEFAULT_SCOPE_NAMES.get(scope_kind, ""))
+    if scope_name:
+        tags[f"{scope_kind}_name"] = scope_name
+    key_id = str(tags.get("api_key_id") or "")
+    key_name = ctx.key_names.get(key_id, "") if key_id else ""
+    if key_name:
+        tags["api_key_name"] = key_name
+    dims: dict[str, str] = dict.fromkeys(MAPPED_DIMENSIONS, "")
+    dims["application"] = scope_name or scope
     mapped = map_dimensions(ctx.tenant_mapping, {k: str(v) for k, v in tags.items() if isinstance(v, str)})
     dims.update({k: v for k, v in mapped.items() if k in MAPPED_DIMENSIONS})
     dims.update({k: str(v) for k, v in (ctx.mapping.get(scope) or {}).items() if k in MAPPED_DIMENSIONS and v})
-    fields: dict[str, Any] = {"tags": tags, "user_id": user_id or "", **dims}
-    if api_key_id:
-        fields.update(
-            iam_principal=f"{ctx.principal_prefix}:key/{api_key_id}",
-            principal_type="api_key",
-            principal_name=ctx.key_names.get(api_key_id, ""),
-        )
-    return fields
+    result: dict[str, Any] = {"tags": tags, **dims}
+    if key_id:
+        result["principal_name"] = key_name or key_id
+    return result

@@ -17,9 +17,11 @@ from django.utils import timezone
 from connections.models import Tenant
 from connections.services import audit_log_record
 from providers.adapters import ADAPTERS
-from providers.client import ProviderError
+from providers.client import ApiClient, ProviderError
 from providers.crypto import SecretUnreadable
+from providers.labels import names_store
 from providers.models import ProviderConnection, ProviderKind
+from providers.names import fetch_names
 from providers.schedules import provider_schedule_remove, provider_schedule_set
 
 VALIDATION_DAYS = 30
@@ -32,6 +34,7 @@ class Validation:
     status: str
     message: str
     remedy: str = ""
+    notes: tuple[str, ...] = ()  # e.g. names that could not be listed
 
 
 def _target(connection: ProviderConnection) -> str:
@@ -104,8 +107,11 @@ def provider_connection_validate(
     except SecretUnreadable as exc:
         result = Validation(False, ProviderConnection.Status.ERROR, str(exc), "Enter the Admin key again.")
     else:
+        notes = _names_notes(connection, client)
         if adapter.has_usage(page):
-            result = Validation(True, ProviderConnection.Status.VALID, "The key works and the organization has usage.")
+            result = Validation(
+                True, ProviderConnection.Status.VALID, "The key works and the organization has usage.", notes=notes
+            )
         else:
             result = Validation(
                 True,
@@ -113,6 +119,7 @@ def provider_connection_validate(
                 f"The key works, but the organization has no usage in the last {VALIDATION_DAYS} days.",
                 "Nothing to do: syncs will pick up usage as soon as there is some. If you expected usage, check "
                 "that the key belongs to the right organization.",
+                notes=notes,
             )
     with transaction.atomic():
         connection.status = result.status
@@ -125,9 +132,27 @@ def provider_connection_validate(
             actor=actor,
             action="provider.validated",
             target=_target(connection),
-            details={"connection": connection.pk, "status": result.status, "message": result.message},
+            details={
+                "connection": connection.pk,
+                "status": result.status,
+                "message": result.message,
+                "notes": list(result.notes),
+            },
         )
     return result
+
+
+def _names_notes(connection: ProviderConnection, client: ApiClient) -> tuple[str, ...]:
+    """List and store the project/workspace and API key names; what could not be listed, with the remedy."""
+    names = fetch_names(connection.kind, client)
+    names_store(connection=connection, names=names)
+    scope = ADAPTERS[connection.kind].scope_kind
+    if not names.problems:
+        return (f"Names listed: {len(names.scopes)} {scope}(s), {len(names.keys)} API key(s).",)
+    return (
+        *names.problems,
+        f"Usage still syncs; {scope}s and API keys are labelled with their ids. {names.remedy}".strip(),
+    )
 
 
 def provider_connection_update(

@@ -30,7 +30,9 @@ from ingestion.loader import insert_events
 from providers.adapters import ADAPTERS, Adapter
 from providers.client import ProviderError
 from providers.crypto import SecretUnreadable
+from providers.labels import names_store, provider_relabel, scopes_seen_record, with_names
 from providers.models import ProviderConnection, ProviderSyncRun, ProviderSyncState
+from providers.names import Names, fetch_names
 from providers.rows import RowError, SyncContext
 
 logger = logging.getLogger(__name__)
@@ -40,6 +42,7 @@ FIRST_SYNC_DAYS = 30  # a new connection starts this many days back
 OVERLAP_DAYS = 3  # re-read so late usage and restated costs are picked up
 LEASE = timedelta(minutes=30)
 FATAL = {"bad_key", "no_admin_scope"}  # no point asking the other endpoints
+NAMES = "names"  # the run that lists project/workspace and API key names
 
 
 class SyncBusy(Exception):
@@ -72,12 +75,16 @@ class SyncResult:
     status: str = "succeeded"
     endpoints: list[EndpointResult] = field(default_factory=list)
     reconciled: list[dict[str, str]] = field(default_factory=list)
+    messages: list[str] = field(default_factory=list)  # e.g. names that could not be listed
+    relabelled: int = 0  # loaded rows whose names changed
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "connection": self.connection_id,
             "sync_id": self.sync_id,
             "status": self.status,
+            "messages": self.messages,
+            "relabelled": self.relabelled,
             "endpoints": [e.as_dict() for e in self.endpoints],
             "reconciled": self.reconciled,
             "totals": {
@@ -171,15 +178,28 @@ def _sync(
         result.endpoints.append(EndpointResult("all", "failed", error=str(exc), remedy="Enter the Admin key again."))
         _finish(connection, result, actor, trigger)
         return
-    ctx = sync_context(connection)
+    names = _sync_names(connection, client, result, trigger, say)
+    if names is None:  # the key itself was refused
+        result.status = "failed"
+        _finish(connection, result, actor, trigger)
+        return
+    ctx = with_names(sync_context(connection), connection, names)
     catalog = catalog_load()
     periods: set[date] = set()
+    seen: set[str] = set()
     for endpoint in adapter.endpoints:
-        outcome = _sync_endpoint(connection, adapter, client, ctx, catalog, endpoint, result.sync_id, trigger,
-                                 since=since, until=until, today=today, say=say, periods=periods)  # fmt: skip
+        outcome = _sync_endpoint(
+            connection, adapter, client, ctx, catalog, endpoint, result.sync_id, trigger,
+            since=since, until=until, today=today, say=say, periods=periods, seen=seen,
+        )  # fmt: skip
         result.endpoints.append(outcome)
         if outcome.fatal:
             break
+    scopes_seen_record(connection=connection, scope_ids=seen)
+    if names.renamed:
+        result.relabelled = provider_relabel(connection=connection, ctx=ctx).rows
+        if result.relabelled:
+            say(f"names changed: {result.relabelled:,} loaded rows relabelled")
     failed = [e for e in result.endpoints if e.status == "failed"]
     if failed:
         result.status = "failed" if len(failed) == len(result.endpoints) else "partial"
@@ -197,6 +217,42 @@ def _sync(
             )
             say(f"reconciled {rec.period:%Y-%m}: {rec.allocated_usd} of {rec.billed_usage_usd} USD allocated to usage")
     _finish(connection, result, actor, trigger)
+
+
+def _sync_names(
+    connection: ProviderConnection, client: Any, result: SyncResult, trigger: str, say: Progress
+) -> Names | None:
+    """List project/workspace and API key names (best effort, recorded as the run `names`). None when the
+    key itself was refused (the sync stops there, as it would on the first usage endpoint)."""
+    started = time.monotonic()
+    run = ProviderSyncRun.objects.create(
+        tenant=connection.tenant, connection=connection, sync_id=result.sync_id, trigger=trigger, endpoint=NAMES
+    )
+    names = fetch_names(connection.kind, client)
+    outcome = EndpointResult(NAMES, "succeeded", fetched=len(names.scopes) + len(names.keys))
+    if names.error is not None and names.error.kind == "bad_key":
+        outcome.status, outcome.fatal = "failed", True
+        outcome.error, outcome.remedy = names.error.message, names.error.remedy
+        result.endpoints.append(outcome)
+        _end_run(run, outcome, {}, started)
+        say(f"  ERROR: {outcome.error}\n  remedy: {outcome.remedy}")
+        return None
+    names.renamed = names_store(connection=connection, names=names)
+    if names.problems:
+        scope = ADAPTERS[connection.kind].scope_kind
+        fallback = (
+            f"{scope.title()}s and API keys whose names are not known are labelled with their ids "
+            "(names listed by an earlier sync are kept)."
+        )
+        outcome.errors = len(names.problems)
+        outcome.error = " ".join([*names.problems, fallback])
+        outcome.remedy = names.remedy
+        result.messages.extend([*names.problems, fallback])
+        say(f"  names: {outcome.error}")
+    else:
+        say(f"names: {len(names.scopes):,} {ADAPTERS[connection.kind].scope_kind}s, {len(names.keys):,} API keys")
+    _end_run(run, outcome, {}, started)
+    return names
 
 
 def _finish(connection: ProviderConnection, result: SyncResult, actor: AbstractBaseUser | None, trigger: str) -> None:
@@ -242,6 +298,7 @@ def _sync_endpoint(
     today: date,
     say: Progress,
     periods: set[date],
+    seen: set[str],
 ) -> EndpointResult:
     state, _ = ProviderSyncState.objects.get_or_create(connection=connection, endpoint=endpoint)
     first, end = _window(state, since, until, today)
@@ -270,6 +327,7 @@ def _sync_endpoint(
         outcome.fatal = getattr(exc, "kind", "") in FATAL
         return outcome
     outcome.errors = len(errors)
+    seen.update(str(r["tags"].get(f"{adapter.scope_kind}_id") or "") for r in rows)
     days = [first + timedelta(days=n) for n in range((end - first).days)]
     watermark = {"next_day": max(date.fromisoformat(state.watermark.get("next_day", "1970-01-01")),
                                  min(end, today)).isoformat()}  # fmt: skip

@@ -4,6 +4,7 @@ hand), connections, and the providers' APIs mocked at the transport with `respon
 from __future__ import annotations
 
 import json
+import re
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -114,8 +115,43 @@ def _page(cursor: str) -> Any:
     return matchers.query_param_matcher({"page": cursor}, strict_match=False)
 
 
-def mock_openai(rsps: responses.RequestsMock) -> None:
-    """Every OpenAI endpoint the sync reads: completions on two pages, embeddings, costs; the rest empty."""
+def mock_openai_names(rsps: responses.RequestsMock, *, status: int = 200) -> None:
+    """Projects on two pages (`after` cursor; proj_beta archived) and each project's API keys; or every
+    names endpoint answering `status` with OpenAI's error body."""
+    if status != 200:
+        body = load(f"openai/error_{status}.json")
+        rsps.get(f"{OPENAI}/projects", status=status, json=body)
+        rsps.get(re.compile(rf"{re.escape(OPENAI)}/projects/[^/]+/api_keys"), status=status, json=body)
+        return
+    rsps.get(f"{OPENAI}/projects", json=load("openai/projects_page1.json"), match=[_no_after("after")])
+    rsps.get(f"{OPENAI}/projects", json=load("openai/projects_page2.json"), match=[_after("after", "proj_alpha")])
+    for project in ("alpha", "beta"):
+        rsps.get(f"{OPENAI}/projects/proj_{project}/api_keys", json=load(f"openai/project_api_keys_{project}.json"))
+
+
+def mock_anthropic_names(rsps: responses.RequestsMock, *, status: int = 200) -> None:
+    if status != 200:
+        body = load(f"anthropic/error_{status}.json")
+        rsps.get(f"{ANTHROPIC}/workspaces", status=status, json=body)
+        rsps.get(f"{ANTHROPIC}/api_keys", status=status, json=body)
+        return
+    rsps.get(f"{ANTHROPIC}/workspaces", json=load("anthropic/workspaces.json"))
+    rsps.get(f"{ANTHROPIC}/api_keys", json=load("anthropic/api_keys.json"))
+
+
+def _no_after(name: str) -> Any:
+    return lambda request: (f"{name}=" not in (request.url or ""), f"a {name} cursor was sent")
+
+
+def _after(name: str, value: str) -> Any:
+    return matchers.query_param_matcher({name: value}, strict_match=False)
+
+
+def mock_openai(rsps: responses.RequestsMock, *, names: int | None = 200) -> None:
+    """Every OpenAI endpoint the sync reads: completions on two pages, embeddings, costs; the rest empty; the
+    names endpoints answering `names` (None: not mocked)."""
+    if names is not None:
+        mock_openai_names(rsps, status=names)
     rsps.get(f"{OPENAI}/usage/completions", json=load("openai/usage_completions_page1.json"), match=[_no_page])
     rsps.get(f"{OPENAI}/usage/completions", json=load("openai/usage_completions_page2.json"),
              match=[_page("page_AAAAAGdGxdEiJdKOAAAAAGcqsYA=")])  # fmt: skip
@@ -125,6 +161,8 @@ def mock_openai(rsps: responses.RequestsMock) -> None:
     rsps.get(f"{OPENAI}/costs", json=load("openai/costs.json"))
 
 
-def mock_anthropic(rsps: responses.RequestsMock) -> None:
+def mock_anthropic(rsps: responses.RequestsMock, *, names: int | None = 200) -> None:
+    if names is not None:
+        mock_anthropic_names(rsps, status=names)
     rsps.get(f"{ANTHROPIC}/usage_report/messages", json=load("anthropic/usage_messages.json"))
     rsps.get(f"{ANTHROPIC}/cost_report", json=load("anthropic/cost_report.json"))

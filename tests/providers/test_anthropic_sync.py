@@ -11,7 +11,7 @@ from finops.ledger.models import SpendEvent
 from providers.anthropic_api import dollars
 from providers.sync import provider_sync
 
-from .conftest import ANTHROPIC, load, mock_anthropic
+from .conftest import ANTHROPIC, load, mock_anthropic, mock_anthropic_names
 
 M = Decimal("1e-6")
 DAY = date(2026, 11, 3)
@@ -42,14 +42,14 @@ def test_usage_rows_carry_every_token_type_priced_by_tier_and_context(anthropic_
             a1.output_tokens) == (10000, 50000, 3000, 1000, 3000)  # fmt: skip
     # 10,000 x 3.00 + 50,000 x 0.30 + 2,000 x 3.75 (5 min) + 1,000 x 6.00 (1 h) + 3,000 x 15.00, per million.
     assert a1.cost_usd == (10000 * 3 + 50000 * Decimal("0.30") + 2000 * Decimal("3.75") + 1000 * 6 + 3000 * 15) * M
-    assert a1.application == "wrkspc_01xyz" and a1.principal_type == "api_key"
+    assert a1.application == "Customer support" and a1.principal_type == "api_key"
     assert a1.iam_principal == f"anthropic:connection-{anthropic_connection.pk}:key/apikey_01abc"
     assert a1.model_id == "anthropic/claude-sonnet-4-5" and a1.model_family == "claude-sonnet"
     a2 = usage.get(iam_principal__endswith="key/apikey_02def")
     assert a2.service_tier == "batch" and a2.cost_usd == (4000 * Decimal("1.50") + 1000 * Decimal("7.50")) * M
     a3 = usage.get(iam_principal="")  # Workbench use: no API key, default workspace
     assert a3.context == "long" and a3.cost_usd == (300000 * 6 + 2000 * Decimal("22.50")) * M
-    assert a3.application == "" and a3.tags["workspace_id"] == ""
+    assert a3.application == "Default Workspace" and a3.tags["workspace_id"] == ""
 
 
 def test_cost_report_total_equals_the_hand_sum_in_dollars(anthropic_connection, rsps) -> None:  # noqa: ANN001
@@ -80,6 +80,7 @@ def test_reconciliation_makes_usage_allocations_sum_to_the_token_costs(anthropic
 
 
 def test_usage_is_asked_grouped_and_paginated(anthropic_connection, rsps) -> None:  # noqa: ANN001
+    mock_anthropic_names(rsps)
     rsps.get(f"{ANTHROPIC}/usage_report/messages", json=load("anthropic/usage_messages_page1.json"),
              match=[lambda r: ("page=" not in r.url, "page")])  # fmt: skip
     rsps.get(f"{ANTHROPIC}/usage_report/messages", json=load("anthropic/usage_messages_page2.json"))

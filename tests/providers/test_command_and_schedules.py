@@ -12,7 +12,7 @@ from django_q.models import Schedule
 from providers.services import provider_connection_delete, provider_connection_update
 from providers.tasks import sync_provider_task
 
-from .conftest import OPENAI, load, mock_openai
+from .conftest import mock_openai, mock_openai_names
 
 
 def test_sync_provider_prints_stable_json(openai_connection, rsps) -> None:  # noqa: ANN001
@@ -21,7 +21,9 @@ def test_sync_provider_prints_stable_json(openai_connection, rsps) -> None:  # n
     call_command("sync_provider", "OpenAI prod", since="2026-11-01", until="2026-11-02", json=True, stdout=out,
                  stderr=err)  # fmt: skip
     doc = json.loads(out.getvalue())
-    assert sorted(doc) == ["connection", "endpoints", "reconciled", "status", "sync_id", "totals"]
+    assert sorted(doc) == ["connection", "endpoints", "messages", "reconciled", "relabelled", "status", "sync_id",
+                           "totals"]  # fmt: skip
+    assert doc["messages"] == []  # every name listed
     assert doc["status"] == "succeeded" and doc["connection"] == openai_connection.pk
     assert doc["totals"] == {"fetched": 11, "loaded": 11, "skipped": 0, "replaced": 0, "errors": 0}
     assert [e["endpoint"] for e in doc["endpoints"]][-1] == "costs"
@@ -42,7 +44,7 @@ def test_sync_provider_names_the_known_connections_when_not_found(openai_connect
 
 
 def test_sync_provider_fails_with_the_remedy_for_a_bad_key(openai_connection, rsps) -> None:  # noqa: ANN001
-    rsps.get(f"{OPENAI}/usage/completions", status=401, json=load("openai/error_401.json"))
+    mock_openai_names(rsps, status=401)
     out = StringIO()
     with pytest.raises(CommandError, match="failed"):
         call_command("sync_provider", "OpenAI prod", stdout=out, stderr=StringIO())

@@ -42,7 +42,8 @@ def test_usage_rows_are_requests_priced_from_the_catalog(openai_connection, rsps
     assert first.cost_basis == "estimated" and first.model_id == "openai/gpt-4o"
     assert first.model_family == "gpt-4o" and first.model_tier == "balanced"
     assert first.iam_principal == "openai:org-acme:key/key_aaa1" and first.principal_type == "api_key"
-    assert first.application == "proj_alpha" and first.tags["project_id"] == "proj_alpha"
+    assert first.application == "Search backend" and first.tags["project_id"] == "proj_alpha"
+    assert first.principal_name == "prod-indexer" and first.tags["api_key_name"] == "prod-indexer"
     assert first.account_id == "" and first.connection_id is None
     batch = usage.get(model_id="openai/gpt-4o-mini")
     assert batch.service_tier == "batch" and batch.usage_date == date(2026, 11, 2)

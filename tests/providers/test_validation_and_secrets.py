@@ -15,7 +15,16 @@ from providers.models import ProviderConnection
 from providers.services import provider_connection_create, provider_connection_validate
 from providers.sync import provider_sync
 
-from .conftest import ANTHROPIC, ANTHROPIC_KEY, OPENAI, OPENAI_KEY, load, mock_openai
+from .conftest import (
+    ANTHROPIC,
+    ANTHROPIC_KEY,
+    OPENAI,
+    OPENAI_KEY,
+    load,
+    mock_anthropic_names,
+    mock_openai,
+    mock_openai_names,
+)
 
 
 def test_a_revoked_key_is_reported_with_where_to_create_an_admin_key(openai_connection, rsps) -> None:  # noqa: ANN001
@@ -37,12 +46,14 @@ def test_a_project_key_is_told_it_lacks_admin_scope(anthropic_connection, rsps) 
 
 def test_an_empty_organization_validates_but_says_there_is_no_usage(openai_connection, rsps) -> None:  # noqa: ANN001
     rsps.get(f"{OPENAI}/usage/completions", json=load("openai/usage_empty.json"))
+    mock_openai_names(rsps)
     result = provider_connection_validate(connection=openai_connection)
     assert result.ok and result.status == "empty" and "no usage" in result.message
 
 
 def test_a_key_with_usage_validates(anthropic_connection, rsps) -> None:  # noqa: ANN001
     rsps.get(f"{ANTHROPIC}/usage_report/messages", json=load("anthropic/usage_messages.json"))
+    mock_anthropic_names(rsps)
     result = provider_connection_validate(connection=anthropic_connection)
     assert result.ok and result.status == "valid"
     sent = rsps.calls[0].request.headers
@@ -50,9 +61,11 @@ def test_a_key_with_usage_validates(anthropic_connection, rsps) -> None:  # noqa
 
 
 def test_a_bad_key_stops_the_sync_after_the_first_endpoint(openai_connection, rsps) -> None:  # noqa: ANN001
+    mock_openai_names(rsps, status=401)
     rsps.get(f"{OPENAI}/usage/completions", status=401, json=load("openai/error_401.json"))
     result = provider_sync(connection=openai_connection, today=date(2026, 11, 26))
-    assert result.status == "failed" and len(result.endpoints) == 1
+    # The names are listed first: the key is refused there and nothing else is asked.
+    assert result.status == "failed" and [e.endpoint for e in result.endpoints] == ["names"]
     assert len(rsps.calls) == 1
     openai_connection.refresh_from_db()
     assert openai_connection.status == "invalid" and "admin-keys" in openai_connection.last_remedy

@@ -66,6 +66,8 @@ class Command(BaseCommand):
                     f"{e.replaced} replaced"
                 )
                 self.stdout.write(line + (f"\n  {e.error}\n  remedy: {e.remedy}" if e.error else ""))
+            for message in result.messages:
+                self.stdout.write(f"note: {message}")
             self.stdout.write(f"sync {result.status}")
         if result.status == "failed":
             raise CommandError(f"the sync of {connection.name!r} failed; see the errors above")
