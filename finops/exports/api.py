@@ -16,6 +16,11 @@ router = Router(tags=["exports"])
 class FocusParams(Schema):
     period: str = Field(..., description="Billing period, YYYY-MM.")
     format: str = Field("csv", description="csv or parquet.")
+    source: list[str] = Field(
+        default_factory=list,
+        description="Platforms (ledger sources) to export, repeated or comma-separated: bedrock, openai, anthropic, "
+        "azure_openai, vertex. Default: every platform.",
+    )
 
 
 FILES = {
@@ -29,10 +34,11 @@ FILES = {
     response=error_responses(*COMMON_ERRORS),
     summary="FOCUS 1.2 export of one billing period (CSV or Parquet)",
     description=(
-        "One row per CUR bill line of the period, so BilledCost sums to the invoice; every FOCUS 1.2 column, the "
+        "One row per bill line of the period (every platform, or those named in source), so BilledCost sums to the "
+        "invoices; ProviderName, ServiceName and SubAccountId per platform; every FOCUS 1.2 column, the "
         "AI columns (ServiceCategory AI and Machine Learning, ServiceSubcategory Generative AI, SkuMeter per token "
         "type, SkuPriceDetails with the model) and x_ columns (token type, service tier, tokens, application, "
-        "team, user, agent, cost basis). 400 for a bad period or format; 404 for a tenant you may not see or a "
+        "team, user, agent, cost basis). 400 for a bad period, format or source; 404 for a tenant you may not see or a "
         "period without billed data."
     ),
     openapi_extra={"responses": {200: {"description": "The FOCUS file", "content": FILES}}},
@@ -40,7 +46,9 @@ FILES = {
 def focus(request: HttpRequest, tenant_slug: str, params: Query[FocusParams]) -> HttpResponse:
     tenant = api_tenant(request, tenant_slug)
     try:
-        return focus_file_response(request, tenant=tenant, period_text=params.period, fmt=params.format, via="api")
+        return focus_file_response(
+            request, tenant=tenant, period_text=params.period, fmt=params.format, via="api", sources=params.source
+        )
     except ExportBadRequest as exc:
         raise HttpError(400, str(exc)) from exc
     except ExportNotFound as exc:

@@ -161,6 +161,7 @@ REGION_NAMES = {
 
 # The ledger fields a bill line is read with (finops.exports.selectors.billed_lines).
 LINE_FIELDS = (
+    "source",
     "connection_id",
     "usage_start",
     "usage_end",

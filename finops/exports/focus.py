@@ -33,6 +33,7 @@ from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any
 
+from finops.exports import platforms
 from finops.exports.columns import (
     CHARGE_CATEGORIES,
     COLUMNS,
@@ -65,6 +66,9 @@ class FocusContext:
     billing_by_connection: Mapping[int, Account] = field(default_factory=dict)
     account_names: Mapping[str, str] = field(default_factory=dict)
     model_names: Mapping[str, str] = field(default_factory=dict)
+    # Other platforms: the billing account of a line whose tags name none (per source), and account names.
+    platform_billing: Mapping[str, Account] = field(default_factory=dict)
+    billing_names: Mapping[str, str] = field(default_factory=dict)
 
 
 def month_bounds(period: date) -> tuple[datetime, datetime]:
@@ -77,6 +81,9 @@ def month_bounds(period: date) -> tuple[datetime, datetime]:
 def pricing_unit(unit: str) -> str | None:
     """The ledger's unit of a bill line (what CUR's pricing_unit said, or the scale derived from the rate
     when it said only "Units") in FOCUS unit format: "1K tokens" -> "1000 Tokens", "Hrs" -> "Hours"."""
+    other = platforms.pricing_unit(unit)
+    if other is not None:
+        return other
     text = unit.replace("(derived from rate)", "").strip()
     lowered = text.lower()
     if lowered.startswith("1k tokens"):
@@ -102,6 +109,8 @@ def charge_category(line_item_type: str, usage_type: str) -> str:
 def sku_id(line: Mapping[str, Any]) -> str:
     """AWS prices Bedrock per usage type; Marketplace usage types (MP:) are shared by every Marketplace
     model, so theirs also names the model."""
+    if not platforms.is_bedrock(line):
+        return platforms.sku_id(line)
     usage_type = line["usage_type"] or line["operation"] or "Usage"
     if "MP:" in usage_type:
         return f"{SERVICE_CODE}:{usage_type}:{line['model_id'] or line['model_ref'] or 'unknown-model'}"
@@ -158,7 +167,8 @@ def resource_type(arn: str) -> str | None:
 def consumed(line: Mapping[str, Any], unit: str | None) -> tuple[Decimal | None, str | None]:
     """ConsumedQuantity and ConsumedUnit: tokens counted from the line (its quantity read in its unit),
     model-unit hours, images; the priced quantity itself when the line's unit could not be read as tokens."""
-    tokens = sum(int(line[f] or 0) for f in TOKEN_FIELDS)
+    # A provider's cost line counts no tokens itself; the Usage API's tokens of its bucket (see selectors).
+    tokens = sum(int(line[f] or 0) for f in TOKEN_FIELDS) or int(line.get("usage_tokens") or 0)
     if tokens:
         return Decimal(tokens), "Tokens"
     if line["units"] is None:
@@ -166,6 +176,18 @@ def consumed(line: Mapping[str, Any], unit: str | None) -> tuple[Decimal | None,
     if line["token_type"] == "model_unit_hour":
         return line["units"], "Model Unit-Hours"
     return line["units"], unit
+
+
+MILLION = Decimal(1_000_000)
+
+
+def with_quantity(line: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A provider's cost line without a quantity (OpenAI's and Anthropic's cost reports give dollars only) priced
+    per 1M tokens over the tokens its bucket's usage reports (`usage_tokens`, see selectors); others as they are."""
+    tokens = line.get("usage_tokens")
+    if not tokens or line["units"] is not None or platforms.is_bedrock(line):
+        return line
+    return {**line, "units": Decimal(tokens) / MILLION, "unit": "1M tokens"}
 
 
 def _divide(amount: Decimal, quantity: Decimal) -> Decimal:
@@ -177,8 +199,8 @@ def unit_rates(lines: Iterable[Mapping[str, Any]]) -> dict[str, tuple[Decimal, D
     """(list, contracted) price per pricing unit of each SKU price, from its lines with a quantity, for the
     lines of the same SKU price that have none (a refund of a usage charge)."""
     sums: dict[str, list[Decimal]] = {}
-    for line in lines:
-        if charge_category(line["line_item_type"], line["usage_type"]) != "Usage" or not line["units"]:
+    for line in map(with_quantity, lines):
+        if line_category(line)[0] != "Usage" or not line["units"]:
             continue
         cost = line["cost_usd"] or Decimal(0)
         list_cost = list_cost_of(line, cost)
@@ -217,11 +239,12 @@ def focus_row(
     rates: Mapping[str, tuple[Decimal, Decimal]] | None = None,
 ) -> dict[str, Any]:
     """One bill line as a FOCUS 1.2 row (values typed: Decimal, aware datetime, str, int, or None)."""
+    line = with_quantity(line)
     period_start, period_end = month_bounds(period)
     billed = line["cost_usd"] if line["cost_usd"] is not None else Decimal(0)
-    category = charge_category(line["line_item_type"], line["usage_type"])
+    category, corrects = line_category(line)
     # A charge for usage before this billing period corrects a period already invoiced.
-    correction = line["usage_start"] < period_start
+    correction = corrects or line["usage_start"] < period_start
     billing = context.billing_by_connection.get(line["connection_id"] or 0, context.default_billing)
     account = line["account_id"] or None
     region = line["region"] or None
@@ -261,6 +284,10 @@ def focus_row(
         }
     )
     row["ChargeDescription"] = _description(line, category, context.model_names.get(model, model))
+    if not platforms.is_bedrock(line):
+        _platform_identity(
+            row, line, context=context, category=category, model_name=context.model_names.get(model, model)
+        )
     if category in {"Usage", "Purchase"}:
         _priced_columns(row, line, billed=billed, correction=correction, rates=rates or {})
     else:
@@ -312,6 +339,45 @@ def _priced_columns(
         row["ListCost"], row["ContractedCost"] = listed, billed
 
 
+def line_category(line: Mapping[str, Any]) -> tuple[str, bool]:
+    """(ChargeCategory, whether the line type itself says it is a correction)."""
+    if platforms.is_bedrock(line):
+        return charge_category(line["line_item_type"], line["usage_type"]), False
+    return platforms.charge_type(line["line_item_type"])
+
+
+def _platform_identity(
+    row: dict[str, Any], line: Mapping[str, Any], *, context: FocusContext, category: str, model_name: str
+) -> None:
+    """Who sold the line, for which service, billed to which account: the columns that differ from Bedrock."""
+    platform = platforms.platform_of(line)
+    billing_id = platforms.billing_account_id(line)
+    fallback = context.platform_billing.get(line["source"], context.default_billing)
+    sub_id, sub_name, sub_type = platforms.sub_account(line)
+    region = line["region"] or None
+    arn = line["inference_profile_arn"] or None
+    service = platforms.service_name(line)
+    row.update(
+        {
+            "BillingAccountId": billing_id or fallback.id,
+            "BillingAccountName": context.billing_names.get(billing_id) or billing_id or fallback.name,
+            "BillingAccountType": platform.billing_type if billing_id else None,
+            "InvoiceIssuerName": platform.invoice_issuer,
+            "ProviderName": platform.provider,
+            "PublisherName": platforms.publisher(line),
+            "RegionName": region,
+            "ResourceType": (platform.resource_type or "Resource") if arn else None,
+            "ServiceCategory": platform.category,
+            "ServiceName": service,
+            "ServiceSubcategory": platform.subcategory,
+            "SubAccountId": sub_id,
+            "SubAccountName": sub_name,
+            "SubAccountType": sub_type,
+            "ChargeDescription": _description(line, category, model_name, service=service),
+        }
+    )
+
+
 def _frequency(category: str, line_item_type: str) -> str:
     if category == "Purchase":
         return "Recurring" if "Recurring" in line_item_type else "One-Time"
@@ -325,12 +391,12 @@ def _publisher(line: Mapping[str, Any]) -> str:
     return PROVIDER
 
 
-def _description(line: Mapping[str, Any], category: str, model_name: str) -> str:
+def _description(line: Mapping[str, Any], category: str, model_name: str, *, service: str = SERVICE_NAME) -> str:
     kind = line["line_item_type"] or "Usage"
     if category in {"Tax", "Credit", "Adjustment"} and not line["usage_type"]:
-        return f"{SERVICE_NAME} {kind.lower()}"
+        return f"{service} {kind.lower()}"
     what = sku_meter(line).lower() if line["usage_type"] else kind.lower()
-    parts = [SERVICE_NAME, model_name, what]
+    parts = [service, model_name, what]
     text = " ".join(p for p in parts if p)
     if kind not in USAGE_TYPES:
         text = f"{kind}: {text}"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -16,6 +16,7 @@ from connections.services import audit_log_record
 from finops.exports import selectors
 from finops.exports.columns import FOCUS_VERSION
 from finops.exports.focus import focus_rows
+from finops.exports.platforms import SOURCES
 from finops.exports.writers import FORMATS, ExportFormatError, write_rows
 
 
@@ -55,8 +56,23 @@ def parse_period(value: str) -> date:
         raise ExportBadRequest(f"{value!r} is not a billing period: use YYYY-MM, e.g. 2026-06.") from exc
 
 
-def export_filename(tenant: Tenant, period: date, fmt: str) -> str:
-    return f"focus-{FOCUS_VERSION}-{tenant.slug}-{period:%Y-%m}.{fmt}"
+def parse_sources(values: Iterable[str] | str | None) -> tuple[str, ...]:
+    """Platform filter: ledger sources, repeated or comma-separated (`openai,vertex`), in the order SOURCES lists
+    them; empty means every platform. ExportBadRequest names an unknown one."""
+    if isinstance(values, str):
+        values = [values]
+    wanted = {part.strip() for value in values or () for part in str(value).split(",") if part.strip()}
+    unknown = sorted(wanted - set(SOURCES))
+    if unknown:
+        raise ExportBadRequest(
+            f"Unknown source {', '.join(map(repr, unknown))}: use one or more of {', '.join(SOURCES)}."
+        )
+    return tuple(s for s in SOURCES if s in wanted)
+
+
+def export_filename(tenant: Tenant, period: date, fmt: str, sources: Iterable[str] = ()) -> str:
+    platforms = "".join(f"-{s}" for s in sources)
+    return f"focus-{FOCUS_VERSION}-{tenant.slug}-{period:%Y-%m}{platforms}.{fmt}"
 
 
 def focus_export(
@@ -67,20 +83,25 @@ def focus_export(
     output_path: str | Path | BinaryIO,
     actor: AbstractBaseUser | AnonymousUser | None = None,
     via: str = "command",
+    sources: Iterable[str] = (),
 ) -> ExportResult:
-    """Write the period's bill lines as FOCUS 1.2 (CSV or Parquet) to a path or an open binary file.
+    """Write the period's bill lines as FOCUS 1.2 (CSV or Parquet) to a path or an open binary file; with
+    `sources`, only those platforms' lines (and the ledger total of those platforms beside them).
 
-    Raises ExportBadRequest for an unknown format, ExportNotFound for a period with no billed (CUR) data;
-    nothing is written then. Audited as export.focus with the row count and the BilledCost total."""
+    Raises ExportBadRequest for an unknown format or source, ExportNotFound for a period with no billed data
+    (of those platforms); nothing is written then. Audited as export.focus with the row count and the BilledCost
+    total."""
     if fmt not in FORMATS:
         raise ExportBadRequest(f"Unknown format {fmt!r}: use {' or '.join(FORMATS)}.")
+    sources = parse_sources(list(sources))
     period = period.replace(day=1)
-    lines = selectors.billed_lines(tenant=tenant, period=period)
+    lines = selectors.billed_lines(tenant=tenant, period=period, sources=sources)
     if not lines:
-        available = ", ".join(p.label for p in selectors.billed_periods(tenant=tenant)) or "none yet"
+        available = ", ".join(p.label for p in selectors.billed_periods(tenant=tenant, sources=sources)) or "none yet"
+        which = f" from {', '.join(sources)}" if sources else ""
         raise ExportNotFound(
-            f"No billed (CUR) data for {period:%Y-%m} in tenant {tenant.slug}: nothing to export. "
-            f"Billing periods with billed data: {available}."
+            f"No billed (CUR) data{which} for {period:%Y-%m} in tenant {tenant.slug}: nothing to export. "
+            f"Billing periods with billed data{which}: {available}."
         )
     context = selectors.focus_context(tenant=tenant, lines=lines)
     rows = 0
@@ -101,13 +122,13 @@ def focus_export(
             write_rows(counted(), output_path, fmt)
     except ExportFormatError as exc:  # pragma: no cover - checked above
         raise ExportError(str(exc)) from exc
-    ledger_total = selectors.ledger_billed_total(tenant=tenant, period=period) or Decimal(0)
+    ledger_total = selectors.ledger_billed_total(tenant=tenant, period=period, sources=sources) or Decimal(0)
     result = ExportResult(period=period, fmt=fmt, rows=rows, billed_total=billed, ledger_total=ledger_total)
     audit_log_record(
         tenant=tenant,
         actor=actor,
         action="export.focus",
-        target=export_filename(tenant, period, fmt),
+        target=export_filename(tenant, period, fmt, sources),
         details={
             "billing_period": f"{period:%Y-%m}",
             "format": fmt,
@@ -116,6 +137,7 @@ def focus_export(
             "billed_cost_usd": str(billed),
             "ledger_billed_usd": str(ledger_total),
             "via": via,
+            **({"sources": list(sources)} if sources else {}),
         },
     )
     return result

@@ -1,4 +1,4 @@
-"""python manage.py export_focus --tenant SLUG --period YYYY-MM --output PATH [--format csv|parquet]"""
+"""python manage.py export_focus --tenant SLUG --period YYYY-MM --output PATH [--format csv|parquet] [--source S ...]"""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from connections.selectors import tenant_by_slug
+from finops.exports.platforms import SOURCES
 from finops.exports.services import ExportError, focus_export, parse_period
 from finops.exports.writers import FORMATS
 
@@ -23,6 +24,13 @@ class Command(BaseCommand):
         parser.add_argument("--period", required=True, help="Billing period, YYYY-MM.")
         parser.add_argument("--output", required=True, help="File to write (replaced if it exists).")
         parser.add_argument("--format", choices=FORMATS, default="csv", help="csv (default) or parquet.")
+        parser.add_argument(
+            "--source",
+            action="append",
+            choices=SOURCES,
+            default=[],
+            help="Only this platform's bill lines (repeat for several). Default: every platform.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         tenant = tenant_by_slug(slug=options["tenant"])
@@ -38,12 +46,15 @@ class Command(BaseCommand):
         if output.is_dir():
             raise CommandError(f"Cannot write {output}: it is a folder; give a file name.")
         try:
-            result = focus_export(tenant=tenant, period=period, fmt=options["format"], output_path=output)
+            result = focus_export(
+                tenant=tenant, period=period, fmt=options["format"], output_path=output, sources=options["source"]
+            )
         except ExportError as exc:
             raise CommandError(str(exc)) from exc
         except OSError as exc:
             raise CommandError(f"Cannot write {output}: {exc.strerror or exc}.") from exc
-        self.stdout.write(f"Wrote {result.rows:,} FOCUS 1.2 rows for {period:%Y-%m} to {output} ({result.fmt}).")
+        which = f" from {', '.join(options['source'])}" if options["source"] else ""
+        self.stdout.write(f"Wrote {result.rows:,} FOCUS 1.2 rows{which} for {period:%Y-%m} to {output} ({result.fmt}).")
         self.stdout.write(f"BilledCost total:    {result.billed_total} USD")
         self.stdout.write(f"Ledger billed total: {result.ledger_total} USD")
         if not result.matches:
