@@ -220,10 +220,16 @@ def lock_billing_period(*, tenant_id: int, billing_period: date) -> None:
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
 
 
-def delete_billed_period(*, tenant_id: int, billing_period: date, keep_import_run_id: int | None) -> int:
-    """Remove a period's billed rows before its re-delivery is loaded (rows of the current run stay)."""
+def delete_billed_period(
+    *, tenant_id: int, billing_period: date, keep_import_run_id: int | None, source: str = "bedrock"
+) -> int:
+    """Remove a period's billed rows of one source before its re-delivery is loaded (rows of the current run
+    stay). A CUR delivery replaces Bedrock's bill lines only, never another provider's of the same month."""
     queryset = SpendEvent.objects.filter(
-        tenant_id=tenant_id, record_kind=SpendEvent.RecordKind.BILLED_LINE, billing_period=billing_period
+        tenant_id=tenant_id,
+        source=source,
+        record_kind=SpendEvent.RecordKind.BILLED_LINE,
+        billing_period=billing_period,
     )
     if keep_import_run_id is not None:
         queryset = queryset.exclude(import_run_id=keep_import_run_id)
@@ -235,11 +241,14 @@ def delete_billed_period(*, tenant_id: int, billing_period: date, keep_import_ru
     return deleted
 
 
-def period_billed_total(*, tenant_id: int, billing_period: date) -> Decimal | None:
-    """A billing period's billed dollars as loaded (None when nothing of it is), summed in Python."""
+def period_billed_total(*, tenant_id: int, billing_period: date, source: str = "bedrock") -> Decimal | None:
+    """A billing period's billed dollars of one source as loaded (None when nothing of it is), summed in Python."""
     costs = list(
         SpendEvent.objects.filter(
-            tenant_id=tenant_id, record_kind=SpendEvent.RecordKind.BILLED_LINE, billing_period=billing_period
+            tenant_id=tenant_id,
+            source=source,
+            record_kind=SpendEvent.RecordKind.BILLED_LINE,
+            billing_period=billing_period,
         ).values_list("cost_usd", flat=True)
     )
     return sum((c or Decimal(0) for c in costs), Decimal(0)) if costs else None

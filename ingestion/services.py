@@ -18,6 +18,7 @@ from django.db import connection, transaction
 
 from connections.models import Tenant
 from finops.ledger.catalog import Catalog
+from finops.ledger.coarse import coarse_deferred
 from finops.ledger.selectors import catalog_load
 from finops.ledger.services import ledger_reconcile
 from ingestion.loader import (
@@ -231,7 +232,8 @@ def _import_cur(
         label = f"{period:%Y-%m}"
         group_tally = Tally()
         try:
-            with transaction.atomic():
+            # The coarse rollups are recomputed once for the period, before it commits (not per batch).
+            with transaction.atomic(), coarse_deferred(tenant_id=tenant.pk, billing_period=period):
                 lock_billing_period(tenant_id=tenant.pk, billing_period=period)
                 before_usd = period_billed_total(tenant_id=tenant.pk, billing_period=period)
                 for item in group:

@@ -254,12 +254,8 @@ def test_the_command_fails_on_a_file_that_is_not_a_cost_export(tenant: Tenant, t
         call_command("import_azure_costs", str(path), tenant=tenant.slug, stdout=io.StringIO(), stderr=io.StringIO())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ingestion/loader.py delete_billed_period is not scoped by source: a CUR re-delivery of a month "
-    "removes that month's Azure OpenAI rows too (the lead owns the loader; change requested in H3's report)",
-)
 def test_a_cur_delivery_of_the_same_month_keeps_the_azure_rows(tenant: Tenant) -> None:
+    """A CUR delivery replaces Bedrock's bill lines of its month, never another provider's."""
     import_azure_costs(tenant=tenant, paths=[EA])  # June 2026
     import_cur(tenant=tenant, paths=[mf.CUR_JUNE_CSV])  # June 2026 too
 

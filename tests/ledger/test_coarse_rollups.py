@@ -162,3 +162,38 @@ def test_every_dimension_shows_the_same_numbers_as_from_the_fine_rollup() -> Non
     for team, cost in SpendEvent.objects.filter(tenant=tenant, cost_basis="billed").values_list("team", "cost_usd"):
         expected[team] = expected.get(team, Decimal(0)) + cost
     assert {r.keys["team"]: r.sums.billed for r in rows if r.sums.billed} == {k: v for k, v in expected.items() if v}
+
+
+@ON_PG
+@pytest.mark.django_db(transaction=True)
+def test_a_cur_period_defers_the_coarse_triggers_and_recomputes_its_cells_before_commit() -> None:
+    """Inside `coarse_deferred` SpendDaily changes leave the coarse cells alone (the write path's saving); on
+    leaving, the period's coarse cells equal SpendDaily again, weekly ones included; an error rolls back both."""
+    from django.db import transaction
+
+    from finops.ledger.coarse import coarse_deferred
+
+    tenant = Tenant.objects.create(slug="t", name="T")
+    import_cur(tenant=tenant, paths=[FIXTURES / "cur" / "cur2-bedrock-2026-06.csv"])
+    assert rollup_check(tenant_id=tenant.pk) == []
+    period = date(2026, 6, 1)
+    coarse_before = _stored(SpendDailyCoarse, tenant, COARSE_ROLLUPS[0][1])
+    with transaction.atomic(), coarse_deferred(tenant_id=tenant.pk, billing_period=period):
+        SpendEvent.objects.filter(tenant=tenant, billing_period=period).update(cost_usd=F("cost_usd") * 3)
+        rollup_rebuild(tenant_id=tenant.pk, billing_periods=[period])
+        # the triggers waited: the coarse cells still hold the old dollars
+        assert _stored(SpendDailyCoarse, tenant, COARSE_ROLLUPS[0][1]) == coarse_before
+    assert _stored(SpendDailyCoarse, tenant, COARSE_ROLLUPS[0][1]) == _expected(tenant, COARSE_ROLLUPS[0][1])
+    assert _stored(SpendDailyCoarse, tenant, COARSE_ROLLUPS[0][1]) != coarse_before
+    assert rollup_check(tenant_id=tenant.pk) == []
+    # after the block the triggers work again
+    SpendEvent.objects.filter(tenant=tenant, billing_period=period).update(cost_usd=F("cost_usd") * 2)
+    rollup_rebuild(tenant_id=tenant.pk, billing_periods=[period])
+    assert rollup_check(tenant_id=tenant.pk) == []
+
+    with pytest.raises(RuntimeError), transaction.atomic(), coarse_deferred(tenant_id=tenant.pk, billing_period=period):
+        SpendEvent.objects.filter(tenant=tenant, billing_period=period).delete()
+        rollup_rebuild(tenant_id=tenant.pk, billing_periods=[period])
+        raise RuntimeError("killed mid-period")
+    assert SpendEvent.objects.filter(tenant=tenant, billing_period=period).exists()
+    assert rollup_check(tenant_id=tenant.pk) == []
