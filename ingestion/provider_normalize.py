@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Mapping
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -19,7 +18,7 @@ from typing import Any
 from finops.ledger.catalog import Catalog, CatalogModel
 from finops.ledger.provider_catalog import provider_model
 from ingestion.normalize import map_dimensions
-from ingestion.validation import MAX_TAG_VALUE, MAX_TOKENS, check_text, validate_event
+from ingestion.validation import MAX_TAG_VALUE, MAX_TOKENS, REGION_RULES, check_text, validate_event
 
 TOKEN_FIELDS = {
     "input": "input_tokens",
@@ -28,7 +27,6 @@ TOKEN_FIELDS = {
     "cache_write": "cache_write_tokens",
 }
 USAGE_LINE_TYPES = {"usage", "usage (correction)"}
-REGION = re.compile(r"^[a-z0-9][a-z0-9-]{1,31}$")
 LABELS = {
     "azure_openai": {
         "usage_type": "MeterName",
@@ -79,12 +77,6 @@ def stable_key(source: str, parts: Any) -> str:
     return f"{source}:" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:48]
 
 
-def _check_region(region: str, label: str) -> str:
-    if region and not REGION.match(region):
-        raise ValueError(f"{label} {region[:80]!r} is not a region name")
-    return region
-
-
 def normalize_provider_row(
     raw: dict[str, Any], *, catalog: Catalog, mapping: Mapping[str, list[str]], float_storage: bool = False
 ) -> dict[str, Any]:
@@ -105,7 +97,7 @@ def normalize_provider_row(
         "usage_date": raw["usage_start"].date(),
         "billing_period": raw["billing_period"],
         "account_id": "",
-        "region": "",
+        "region": raw.get("region", ""),
         "inference_region": "",
         "route": raw.get("route", "") if usage_line else "",
         "model_ref": "" if model else (raw.get("model_name") or ""),
@@ -174,9 +166,7 @@ def normalize_provider_row(
     for key, value in fields["tags"].items():
         if len(value) > MAX_TAG_VALUE:
             check_text(value, label=f"{labels['tags']}[{key[:60]!r}]", limit=MAX_TAG_VALUE)
-    region = _check_region(raw.get("region", ""), labels["region"])
-    validate_event(fields, labels=labels, float_storage=float_storage)  # region checked above (not AWS-shaped)
-    fields["region"] = region
+    validate_event(fields, labels=labels, float_storage=float_storage, regions=REGION_RULES[source])
     fields["dedupe_key"] = stable_key(source, [raw["identity"], sorted(fields.items())])
     fields["allocated_cost_usd"] = Decimal(0)
     return fields

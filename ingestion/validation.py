@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Context, Decimal, InvalidOperation
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import models
 
@@ -40,6 +40,27 @@ UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 PRINTABLE_ASCII = re.compile(r"^[\x21-\x7e]*$")
 REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
 ACCOUNT = re.compile(r"^\d{12}$")
+
+
+class RegionRule(NamedTuple):
+    """What a platform's region codes look like, and how the reason names one that does not."""
+
+    pattern: re.Pattern[str]
+    what: str
+
+
+AWS_REGIONS = RegionRule(REGION, "an AWS region code")
+# ARM location names as Cost Management writes them (after the parser folds `East US` to `eastus`): lower-case
+# letters and digits, no separators.
+AZURE_REGIONS = RegionRule(re.compile(r"^[a-z][a-z0-9]{1,39}$"), "an Azure region name (like eastus or swedencentral)")
+# Google Cloud regions (`us-central1`, `northamerica-northeast1`), `global`, and the multi- and dual-regions a
+# billing export's location.location may hold when there is no region (`us`, `eu`, `nam4`).
+GCP_REGIONS = RegionRule(
+    re.compile(r"^(?:[a-z]+-[a-z]+\d{1,2}|global|[a-z]{2,12}\d?)$"),
+    "a Google Cloud region (like us-central1, europe-west4 or global)",
+)
+# Ledger `source` -> its regions. Look the rule up once per file or batch, not per row.
+REGION_RULES: dict[str, RegionRule] = {"bedrock": AWS_REGIONS, "azure_openai": AZURE_REGIONS, "vertex": GCP_REGIONS}
 
 
 def _name(field: str, labels: Mapping[str, str]) -> str:
@@ -91,14 +112,20 @@ def _fits_a_double(value: Decimal, quantum: Decimal) -> bool:
 
 
 def validate_event(
-    fields: dict[str, Any], *, labels: Mapping[str, str] | None = None, float_storage: bool = False
+    fields: dict[str, Any],
+    *,
+    labels: Mapping[str, str] | None = None,
+    float_storage: bool = False,
+    regions: RegionRule = AWS_REGIONS,
 ) -> dict[str, Any]:
     """Raise ValueError when a value cannot be stored as delivered; quantise money and units.
 
     `labels` maps ledger fields to the names the input used (`iam_principal` ->
     `line_item_iam_principal`), so the reason names what the user can find in their file.
     `float_storage`: the database keeps decimals as doubles (SQLite), so a value with more than 15
-    significant digits would come back changed; it is refused with the reason instead."""
+    significant digits would come back changed; it is refused with the reason instead.
+    `regions`: what `region` and `inference_region` must look like (AWS by default; REGION_RULES has the
+    other platforms')."""
     labels = labels or {}
     for field, value in fields.items():
         limit = STRING_LIMITS.get(field)
@@ -108,18 +135,19 @@ def validate_event(
             raise ValueError(f"{_name(field, labels)} is not text")
         if value and (len(value) > limit or UNSTORABLE.search(value)):
             check_text(value, label=_name(field, labels), limit=limit)
-    for field in ASCII_FIELDS:
-        value = fields.get(field) or ""
-        if value and not PRINTABLE_ASCII.match(value):
-            raise ValueError(f"{_name(field, labels)} {value[:80]!r} has characters an AWS identifier cannot have")
+    region_pattern, region_what = regions
     for field, pattern, what in (
-        ("region", REGION, "an AWS region code"),
-        ("inference_region", REGION, "an AWS region code"),
+        ("region", region_pattern, region_what),
+        ("inference_region", region_pattern, region_what),
         ("account_id", ACCOUNT, "a 12-digit AWS account id"),
     ):
         value = fields.get(field) or ""
         if value and not pattern.match(value):
             raise ValueError(f"{_name(field, labels)} {value[:80]!r} is not {what}")
+    for field in ASCII_FIELDS:
+        value = fields.get(field) or ""
+        if value and not PRINTABLE_ASCII.match(value):
+            raise ValueError(f"{_name(field, labels)} {value[:80]!r} has characters an AWS identifier cannot have")
     _check_tags(fields.get("tags", {}), _name("tags", labels))
     for field in MONEY_FIELDS:
         if fields.get(field) is not None:
