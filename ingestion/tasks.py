@@ -7,12 +7,23 @@ from __future__ import annotations
 from pathlib import Path
 
 from connections.models import Tenant
+from ingestion.providers_import import import_azure_costs, import_gcp_billing
 from ingestion.services import import_cur, import_invocation_logs
+
+# ImportRun.Source -> its importer (every file source, so whatever queues files can queue any of them).
+IMPORTERS = {
+    "cur": import_cur,
+    "invocation_logs": import_invocation_logs,
+    "azure_openai": import_azure_costs,
+    "vertex": import_gcp_billing,
+}
 
 
 def import_files(tenant_id: int, source: str, paths: list[str]) -> dict[str, object]:
+    importer = IMPORTERS.get(source)
+    if importer is None:
+        raise ValueError(f"import_files: source={source!r} is not a file source; use one of {', '.join(IMPORTERS)}")
     tenant = Tenant.objects.get(pk=tenant_id)
-    importer = {"cur": import_cur, "invocation_logs": import_invocation_logs}[source]
     run = importer(tenant=tenant, paths=[Path(p) for p in paths])
     return {"import_run": run.pk, "status": run.status, "loaded": run.rows_loaded, "rejected": run.rows_rejected}
 
