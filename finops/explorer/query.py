@@ -13,6 +13,8 @@ from datetime import date, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
+from finops.ledger.provider_catalog import PLATFORMS
+
 
 class QueryError(ValueError):
     """A parameter that cannot be used; the message says which and what to send instead."""
@@ -328,6 +330,7 @@ def describe_filters(filters: Iterable[DimFilter]) -> list[str]:
     """Each filter in words, for the page and CSV headers."""
     out = []
     for f in filters:
-        values = ", ".join(v or "(none)" for v in f.values)
+        shown = (PLATFORMS.get(v, v) if f.dimension == "source" else v for v in f.values)
+        values = ", ".join(v or "(none)" for v in shown)
         out.append(f"{DIMENSIONS[f.dimension].label} {'is not' if f.exclude else 'is'} {values}")
     return out

@@ -14,7 +14,7 @@ from django.urls import reverse
 from connections.models import Tenant
 from finops.dashboards.selectors import overview
 from finops.explorer.benchmark import generate_rows, load_rows
-from finops.explorer.query import parse_query
+from finops.explorer.query import describe_filters, parse_query
 from finops.explorer.selectors import explore
 from finops.ledger.models import SpendEvent
 from finops.ledger.rollups import rollup_rebuild
@@ -80,7 +80,9 @@ def test_a_platform_filter_keeps_only_that_platform(mixed: Tenant) -> None:
     assert [r.keys["model"] for r in result.rows] == ["openai/gpt-4o"]
     assert result.rows[0].labels["model"] == "gpt-4o (OpenAI)"  # the same model elsewhere is another row
     assert result.total.cost == _by_source(mixed, "estimated")["openai"]
-    both = explore(mixed, parse_query(_params(g="source", **{"f.source": ["openai", "anthropic"]}), latest=None))
+    query = parse_query(_params(g="source", **{"f.source": ["openai", "anthropic"]}), latest=None)
+    assert describe_filters(query.filters) == ["Platform is OpenAI, Anthropic"]
+    both = explore(mixed, query)
     assert {r.keys["source"] for r in both.rows} == {"openai", "anthropic"}
 
 
