@@ -57,13 +57,7 @@ def provider_connection_create(
         raise ValidationError({"name": "Give the connection a name."})
     if ProviderConnection.objects.filter(tenant=tenant, name=name).exists():
         raise ValidationError({"name": f"This tenant already has a connection named {name!r}."})
-    key = api_key.strip()
-    if len(key) < 20 or not key.startswith(KEY_PREFIXES[kind]) or any(c.isspace() for c in key):
-        admin = ADAPTERS[kind].remedies
-        raise ValidationError(
-            {"api_key": f"This does not look like a {admin.provider} Admin key (it starts with "
-                        f"{admin.admin_key_prefix}); create one at {admin.admin_keys_url}."}
-        )  # fmt: skip
+    key = provider_key_check(kind=kind, api_key=api_key)
     connection = ProviderConnection(
         tenant=tenant, kind=kind, name=name, organization_id=organization_id.strip(), created_by=_user(actor)
     )
@@ -79,6 +73,19 @@ def provider_connection_create(
         )
         provider_schedule_set(connection)
     return connection
+
+
+def provider_key_check(*, kind: str, api_key: str) -> str:
+    """The key, stripped, if it has the shape of this provider's Admin key; else a ValidationError that says
+    where to create one."""
+    key = api_key.strip()
+    if len(key) < 20 or not key.startswith(KEY_PREFIXES[kind]) or any(c.isspace() for c in key):
+        admin = ADAPTERS[kind].remedies
+        raise ValidationError(
+            {"api_key": f"This does not look like a {admin.provider} Admin key (it starts with "
+                        f"{admin.admin_key_prefix}); create one at {admin.admin_keys_url}."}
+        )  # fmt: skip
+    return key
 
 
 def _user(actor: AbstractBaseUser | None) -> AbstractBaseUser | None:
@@ -158,14 +165,19 @@ def _names_notes(connection: ProviderConnection, client: ApiClient) -> tuple[str
 def provider_connection_update(
     *, connection: ProviderConnection, actor: AbstractBaseUser | None = None, **changes: Any
 ) -> ProviderConnection:
-    """Change enabled, mapping, organization_id or the key (api_key)."""
-    allowed = {"enabled", "mapping", "organization_id", "api_key"}
+    """Change name, enabled, mapping, organization_id or the key (api_key)."""
+    allowed = {"name", "enabled", "mapping", "organization_id", "api_key"}
     unknown = set(changes) - allowed
     if unknown:
         raise ValueError(f"cannot change {sorted(unknown)}")
     fields: list[str] = []
+    if "name" in changes:
+        changes["name"] = str(changes["name"]).strip()
+        others = ProviderConnection.objects.filter(tenant=connection.tenant, name=changes["name"])
+        if not changes["name"] or others.exclude(pk=connection.pk).exists():
+            raise ValidationError({"name": f"Choose another name: {changes['name']!r} is empty or taken."})
     if "api_key" in changes:
-        connection.set_api_key(changes.pop("api_key"))
+        connection.set_api_key(provider_key_check(kind=connection.kind, api_key=changes.pop("api_key")))
         connection.status = ProviderConnection.Status.NEW
         fields += ["api_key_encrypted", "key_last4", "status"]
     for name, value in changes.items():
@@ -178,7 +190,10 @@ def provider_connection_update(
             actor=actor,
             action="provider.updated",
             target=_target(connection),
-            details={"connection": connection.pk, "fields": sorted(set(fields) - {"api_key_encrypted"})},
+            details={
+                "connection": connection.pk,
+                "fields": sorted({"api_key" if f == "api_key_encrypted" else f for f in fields}),
+            },  # fmt: skip
         )
         provider_schedule_set(connection)
     return connection
