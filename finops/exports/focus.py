@@ -361,7 +361,8 @@ def _platform_identity(
         {
             "BillingAccountId": billing_id or fallback.id,
             "BillingAccountName": context.billing_names.get(billing_id) or billing_id or fallback.name,
-            "BillingAccountType": platform.billing_type if billing_id else None,
+            # BillingAccountType MUST NOT be null beside an id: the tenant stands in for an account the import lacked.
+            "BillingAccountType": platform.billing_type if billing_id else "Tenant",
             "InvoiceIssuerName": platform.invoice_issuer,
             "ProviderName": platform.provider,
             "PublisherName": platforms.publisher(line),
@@ -373,7 +374,10 @@ def _platform_identity(
             "SubAccountId": sub_id,
             "SubAccountName": sub_name,
             "SubAccountType": sub_type,
-            "ChargeDescription": _description(line, category, model_name, service=service),
+            # Google bills a partner model as its own service ("Claude Sonnet 4.5"): not named twice.
+            "ChargeDescription": _description(
+                line, category, "" if model_name == service else model_name, service=service
+            ),
         }
     )
 
