@@ -12,10 +12,12 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
+from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
+from connections.services import audit_log_record
 from finops.ledger.bulk import bulk_set_rows
-from finops.ledger.models import SpendEvent
+from finops.ledger.models import TAG_VALUE, SpendEvent
 from finops.ledger.rollups import rollup_rebuild
 from providers.adapters import ADAPTERS
 from providers.models import ProviderConnection, ProviderName
@@ -23,6 +25,7 @@ from providers.names import Names
 from providers.rows import MAPPED_DIMENSIONS, SyncContext, labels
 
 LABEL_FIELDS = (*MAPPED_DIMENSIONS, "principal_name", "tags")
+MAPPING_FIELDS = ("application", "team")  # what the mapping page sets
 BATCH = 2000
 
 
@@ -73,6 +76,17 @@ def scopes_seen_record(*, connection: ProviderConnection, scope_ids: Iterable[st
     ).update(seen_in_usage=True)
 
 
+def sync_context(connection: ProviderConnection) -> SyncContext:
+    return SyncContext(
+        connection_id=connection.pk,
+        source=connection.kind,
+        principal_prefix=connection.principal_prefix,
+        organization_id=connection.organization_id,
+        tenant_mapping=connection.tenant.tag_mapping,
+        mapping={str(k): v for k, v in (connection.mapping or {}).items() if isinstance(v, dict)},
+    )
+
+
 def with_names(ctx: SyncContext, connection: ProviderConnection, names: Names | None = None) -> SyncContext:
     """The context with the stored names, overlaid by a fresh listing."""
     scopes, keys = stored_names(connection)
@@ -116,3 +130,48 @@ def provider_relabel(
         rollup_rebuild(tenant_id=connection.tenant_id, billing_periods=sorted(done.periods))
     done.rows = len(changes)
     return done
+
+
+def provider_mapping_set(
+    *, connection: ProviderConnection, mapping: dict[str, dict[str, str]], actor: AbstractBaseUser | None = None
+) -> Relabelled:
+    """Replace the connection's mapping (project/workspace id -> application, team, ...) and relabel the rows
+    already loaded for the projects/workspaces whose mapping changed, in one transaction, audited."""
+    clean = {
+        str(scope): {
+            k: str(v).strip()[:TAG_VALUE] for k, v in dims.items() if k in MAPPED_DIMENSIONS and str(v).strip()
+        }
+        for scope, dims in mapping.items()
+    }
+    clean = {scope: dims for scope, dims in clean.items() if dims}
+    before = {str(k): v for k, v in (connection.mapping or {}).items() if isinstance(v, dict)}
+    changed = sorted(s for s in set(before) | set(clean) if before.get(s, {}) != clean.get(s, {}))
+    with transaction.atomic():
+        connection.mapping = clean
+        connection.save(update_fields=["mapping"])
+        done = Relabelled()
+        if changed:
+            ctx = with_names(sync_context(connection), connection)
+            done = provider_relabel(connection=connection, ctx=ctx, scope_ids=changed)
+        audit_log_record(
+            tenant=connection.tenant,
+            actor=actor,
+            action="provider.mapping_changed",
+            target=f"{connection.get_kind_display()} connection {connection.name}",
+            details={"connection": connection.pk, "changed": {s: clean.get(s, {}) for s in changed},
+                     "rows_relabelled": done.rows, "periods": [f"{p:%Y-%m}" for p in sorted(done.periods)]},
+        )  # fmt: skip
+    return done
+
+
+def mapping_merge(
+    old: dict[str, Any], posted: dict[str, dict[str, str]], *, shown: Iterable[str]
+) -> dict[str, dict[str, str]]:
+    """The mapping after a form that showed `shown` scopes and set their application and team: other scopes'
+    entries and other dimensions are kept."""
+    shown = set(shown)
+    merged: dict[str, dict[str, str]] = {}
+    for scope in set(old) | shown:
+        kept = {k: v for k, v in (old.get(scope) or {}).items() if scope not in shown or k not in MAPPING_FIELDS}
+        merged[scope] = {**kept, **(posted.get(scope, {}) if scope in shown else {})}
+    return merged

@@ -6,7 +6,7 @@ from django.db.models import QuerySet
 from django.http import Http404
 
 from connections.models import Tenant
-from providers.models import ProviderConnection, ProviderSyncRun, ProviderSyncState
+from providers.models import ProviderConnection, ProviderName, ProviderSyncRun, ProviderSyncState
 
 
 def provider_connections(*, tenant: Tenant) -> QuerySet[ProviderConnection]:
@@ -26,3 +26,10 @@ def provider_recent_runs(*, connection: ProviderConnection, limit: int = 20) -> 
 
 def provider_watermarks(*, connection: ProviderConnection) -> list[ProviderSyncState]:
     return list(ProviderSyncState.objects.filter(connection=connection).order_by("endpoint"))
+
+
+def provider_scopes(*, connection: ProviderConnection) -> list[ProviderName]:
+    """The projects/workspaces of a connection, listed by the provider or seen in its usage; the ones with
+    usage first, then by name."""
+    scopes = ProviderName.objects.filter(connection=connection, kind=ProviderName.Kind.SCOPE)
+    return sorted(scopes, key=lambda s: (not s.seen_in_usage, s.archived, (s.name or s.object_id).lower()))

@@ -30,7 +30,7 @@ from ingestion.loader import insert_events
 from providers.adapters import ADAPTERS, Adapter
 from providers.client import ProviderError
 from providers.crypto import SecretUnreadable
-from providers.labels import names_store, provider_relabel, scopes_seen_record, with_names
+from providers.labels import names_store, provider_relabel, scopes_seen_record, sync_context, with_names
 from providers.models import ProviderConnection, ProviderSyncRun, ProviderSyncState
 from providers.names import Names, fetch_names
 from providers.rows import RowError, SyncContext
@@ -96,17 +96,6 @@ class SyncResult:
 
 def _midnight(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
-
-
-def sync_context(connection: ProviderConnection) -> SyncContext:
-    return SyncContext(
-        connection_id=connection.pk,
-        source=connection.kind,
-        principal_prefix=connection.principal_prefix,
-        organization_id=connection.organization_id,
-        tenant_mapping=connection.tenant.tag_mapping,
-        mapping={str(k): v for k, v in (connection.mapping or {}).items() if isinstance(v, dict)},
-    )
 
 
 def _lease_take(connection: ProviderConnection, owner: str) -> bool:

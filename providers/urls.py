@@ -11,4 +11,5 @@ urlpatterns = [
     path("t/<slug:tenant_slug>/providers/<int:pk>/validate/", views.provider_validate, name="validate"),
     path("t/<slug:tenant_slug>/providers/<int:pk>/sync/", views.provider_sync_now, name="sync"),
     path("t/<slug:tenant_slug>/providers/<int:pk>/delete/", views.provider_delete, name="delete"),
+    path("t/<slug:tenant_slug>/providers/<int:pk>/mapping/", views.provider_mapping, name="mapping"),
 ]

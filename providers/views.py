@@ -15,7 +15,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from connections.models import Membership, Tenant
 from connections.selectors import membership_role, tenant_for_user, tenants_for_user
 from providers import selectors
-from providers.forms import ProviderConnectionForm
+from providers.forms import ProviderConnectionForm, mapping_from_post
+from providers.labels import mapping_merge, provider_mapping_set
 from providers.services import (
     provider_connection_create,
     provider_connection_delete,
@@ -131,3 +132,36 @@ def provider_delete(request: HttpRequest, tenant_slug: str, pk: int) -> HttpResp
         messages.success(request, f"{name} deleted. The spend it loaded stays in the ledger.")
         return redirect("providers:list", tenant_slug=tenant.slug)
     return render(request, "providers/delete.html", _context(request, tenant, connection=connection))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def provider_mapping(request: HttpRequest, tenant_slug: str, pk: int) -> HttpResponse:
+    """Project/workspace -> application and team; saving relabels the spend already loaded."""
+    tenant = tenant_for_user(user=request.user, slug=tenant_slug)
+    connection = selectors.provider_connection_for(tenant=tenant, pk=pk)
+    if not _is_admin(request, tenant):
+        return _forbidden(request, tenant, "change the mapping of provider connections")
+    scopes = selectors.provider_scopes(connection=connection)
+    if request.method == "POST":
+        shown = {s.object_id for s in scopes}
+        posted = mapping_from_post(request.POST, known=shown)
+        mapping = mapping_merge(connection.mapping or {}, posted, shown=shown)
+        done = provider_mapping_set(connection=connection, mapping=mapping, actor=request.user)
+        messages.success(
+            request,
+            f"Mapping saved: {done.rows:,} loaded row(s) relabelled"
+            + (f" in {', '.join(f'{p:%b %Y}' for p in sorted(done.periods))}." if done.periods else "."),
+        )
+        return redirect("providers:mapping", tenant_slug=tenant.slug, pk=connection.pk)
+    mapping = connection.mapping or {}
+    rows = [{"scope": s, "mapped": mapping.get(s.object_id) or {}} for s in scopes]
+    return render(
+        request,
+        "providers/mapping.html",
+        _context(request, tenant, connection=connection, rows=rows, scope_kind=_scope_kind(connection)),
+    )
+
+
+def _scope_kind(connection: object) -> str:
+    return "workspace" if getattr(connection, "kind", "") == "anthropic" else "project"
