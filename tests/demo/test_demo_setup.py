@@ -32,6 +32,7 @@ def test_demo_setup_imports_the_company_creates_logins_and_reuses_it_the_second_
         ("cur", "succeeded"),
         ("invocation_logs", "succeeded"),
         ("azure_openai", "succeeded"),
+        ("vertex", "succeeded"),
     ]
     first_delivery, final_delivery = ImportRun.objects.filter(source="cur").order_by("id")
     # The restated month is replaced: each row of its first delivery is either kept (re-delivered
@@ -51,6 +52,16 @@ def test_demo_setup_imports_the_company_creates_logins_and_reuses_it_the_second_
         not azure.filter(model_id="").exists()
         or azure.filter(model_id="", unpriced=True).count() == azure.filter(model_id="").count()
     )
+    # The third: Vertex AI bill lines (Gemini and Claude on Vertex), every one priced, on the same dates and teams.
+    vertex = events.filter(source="vertex", record_kind="billed_line")
+    assert (
+        vertex.filter(usage_date=date(2026, 10, 27)).exists() and vertex.filter(usage_date=date(2026, 11, 20)).exists()
+    )
+    assert set(vertex.values_list("team", flat=True)) <= set(
+        events.filter(source="bedrock").values_list("team", flat=True)
+    )
+    assert not vertex.filter(unpriced=True).exists() and not vertex.filter(model_id="").exists()
+    assert set(events.values_list("source", flat=True).distinct()) == {"bedrock", "azure_openai", "vertex"}
     users = get_user_model().objects
     assert users.get(username="staff").is_staff
     admin = users.get(username="acme-admin")
@@ -82,7 +93,7 @@ def test_demo_setup_imports_the_company_creates_logins_and_reuses_it_the_second_
     call_command("demo_setup", "--data-dir", str(tmp_path), stdout=again)
     assert "reusing it" in again.getvalue() and "skipping the import" in again.getvalue()
     assert events.count() == count
-    assert ImportRun.objects.count() == 4
+    assert ImportRun.objects.count() == 5
     assert AwsConnection.objects.count() == 1
     assert Budget.objects.count() == 2
 
@@ -112,8 +123,13 @@ def test_demo_setup_healthy_sets_up_a_second_tenant_and_leaves_the_story_full_de
     tenant = Tenant.objects.get(slug="acme-healthy")
     assert tenant.name == "Acme Corp (healthy demo)"
     runs = list(ImportRun.objects.order_by("id").values_list("source", "status"))[runs_before:]
-    # one CUR delivery (no restatement), the logs, the second provider
-    assert runs == [("cur", "succeeded"), ("invocation_logs", "succeeded"), ("azure_openai", "succeeded")]
+    # one CUR delivery (no restatement), the logs, the other two platforms
+    assert runs == [
+        ("cur", "succeeded"),
+        ("invocation_logs", "succeeded"),
+        ("azure_openai", "succeeded"),
+        ("vertex", "succeeded"),
+    ]
     events = SpendEvent.objects.filter(tenant=tenant)
     assert events.filter(record_kind="billed_line").exists() and events.filter(record_kind="request").exists()
     assert not events.filter(record_kind="billed_line").exclude(line_item_type="Usage").exists()

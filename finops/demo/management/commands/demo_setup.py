@@ -22,10 +22,11 @@ from connections.models import AwsConnection, Membership
 from connections.services import connection_create, membership_grant, tenant_get_or_create
 from finops.demo.azure import write_azure_export
 from finops.demo.generator import APP_PROFILE_ARN, generate_demo
+from finops.demo.vertex import write_vertex_export
 from finops.ledger.models import SpendEvent
 from finops.ledger.services import catalog_alias_add
 from ingestion.models import ImportRun
-from ingestion.providers_import import import_azure_costs
+from ingestion.providers_import import import_azure_costs, import_gcp_billing
 from ingestion.services import import_cur, import_invocation_logs
 
 APP_PROFILE_MODEL = "anthropic.claude-sonnet-4-6"
@@ -102,9 +103,9 @@ class Command(BaseCommand):
                 "cur_rows": result.cur_row_count,
             }
             end = options["end_date"] or (datetime.now(UTC).date() - timedelta(days=1))
-            summary["azure_export"] = str(
-                write_azure_export(data_dir, start_date=end - timedelta(days=options["days"] - 1), end_date=end)
-            )
+            start = end - timedelta(days=options["days"] - 1)
+            summary["azure_export"] = str(write_azure_export(data_dir, start_date=start, end_date=end))
+            summary["vertex_export"] = str(write_vertex_export(data_dir, start_date=start, end_date=end))
             marker.write_text(json.dumps(summary, indent=2))
             say(f"Generated {result.request_count:,} invocation records and {result.cur_row_count:,} CUR rows.")
 
@@ -162,8 +163,9 @@ class Command(BaseCommand):
             ("CUR first delivery of the restated month", import_cur, summary["cur_first_delivery"]),
             ("CUR final delivery (manifests)", import_cur, summary["cur_manifests"]),
             ("Invocation logs", import_invocation_logs, [summary["invocation_log_dir"]]),
-            # The second provider (a marker written before it existed has none: that demo stays Bedrock-only).
+            # The other platforms (a marker written before one existed has none: that demo goes without it).
             ("Azure OpenAI cost export", import_azure_costs, [p for p in [summary.get("azure_export")] if p]),
+            ("Vertex AI billing export", import_gcp_billing, [p for p in [summary.get("vertex_export")] if p]),
         ]
         for label, importer, paths in steps:
             if not paths:
