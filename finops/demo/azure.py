@@ -67,7 +67,8 @@ def _money(thousands: Decimal, per_million: Decimal) -> Decimal:
 
 
 def write_azure_export(out_dir: Path, *, start_date: date, end_date: date, seed: int = 42) -> Path:
-    """One CSV of Azure OpenAI (and a little else: a VM the importer skips) from start_date to end_date."""
+    """One CSV of Azure OpenAI token lines (input, cached input, output per deployment and day) from start_date to
+    end_date."""
     rng = random.Random(f"{seed}|azure-openai")
     path = Path(out_dir) / "azure-openai" / "acme-actual-cost.csv"
     path.parent.mkdir(parents=True, exist_ok=True)
