@@ -40,11 +40,13 @@ def _forbidden(request: HttpRequest, tenant: Tenant, what: str) -> HttpResponse:
 @require_GET
 def provider_list(request: HttpRequest, tenant_slug: str) -> HttpResponse:
     tenant = tenant_for_user(user=request.user, slug=tenant_slug)
-    connections = selectors.provider_connections(tenant=tenant)
+    connections = list(selectors.provider_connections(tenant=tenant))
+    last = selectors.provider_last_syncs(tenant=tenant, connection_ids=[c.pk for c in connections])
+    rows = [{"connection": c, "last_sync": last.get(c.pk)} for c in connections]
     return render(
         request,
         "providers/list.html",
-        _context(request, tenant, connections=connections, is_admin=_is_admin(request, tenant)),
+        _context(request, tenant, connections=connections, rows=rows, is_admin=_is_admin(request, tenant)),
     )
 
 
@@ -76,6 +78,7 @@ def _detail_context(request: HttpRequest, tenant: Tenant, pk: int, **extra: obje
         tenant,
         connection=connection,
         runs=selectors.provider_recent_runs(connection=connection),
+        last_sync=selectors.provider_last_syncs(tenant=tenant, connection_ids=[connection.pk]).get(connection.pk),
         watermarks=selectors.provider_watermarks(connection=connection),
         is_admin=_is_admin(request, tenant),
         **extra,
@@ -97,8 +100,9 @@ def provider_validate(request: HttpRequest, tenant_slug: str, pk: int) -> HttpRe
     if not _is_admin(request, tenant):
         return _forbidden(request, tenant, "validate provider connections")
     result = provider_connection_validate(connection=connection, actor=request.user)
-    context = _detail_context(request, tenant, pk, validation=result)
-    template = "providers/detail.html#validation" if getattr(request, "htmx", False) else "providers/detail.html"
+    htmx = bool(getattr(request, "htmx", False))
+    context = _detail_context(request, tenant, pk, validation=result, oob=htmx)
+    template = "providers/detail.html#validation" if htmx else "providers/detail.html"
     return render(request, template, context)
 
 
