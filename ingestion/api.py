@@ -110,8 +110,9 @@ class RunPage(Schema):
 
 @router.get("/{tenant_slug}/sync", response={200: SyncOut, **error_responses(*COMMON_ERRORS)}, summary="Sync status")
 def sync(request: HttpRequest, tenant_slug: str) -> dict[str, Any]:
-    """Sync status: per file-import source (CUR, invocation logs), the latest import run and the latest that
-    finished; per connection, each live source's latest runs per account and region and its next run."""
+    """Sync status: per file-import source (CUR, invocation logs, Azure OpenAI cost exports, Vertex AI billing
+    exports), the latest import run and the latest that finished; per connection, each live source's latest runs
+    per account and region and its next run."""
     tenant = api_tenant(request, tenant_slug)
     connections = AwsConnection.objects.filter(tenant=tenant).order_by("name")
     return {

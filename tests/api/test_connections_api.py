@@ -74,7 +74,7 @@ def test_sync_status_has_each_sources_latest_and_last_finished_run(
     data = client.get("/api/v1/connections/acme/sync", **bearer(token_for(viewer))).json()
 
     sources = {s["source"]: s for s in data["sources"]}
-    assert set(sources) == {"cur", "invocation_logs"}
+    assert set(sources) == {"cur", "invocation_logs", "azure_openai", "vertex"}
     cur = sources["cur"]
     assert (cur["latest"]["id"], cur["last_success"]["id"], cur["needs_attention"]) == (broken.pk, ok.pk, True)
     assert cur["latest"]["rows_loaded"] == 7 and cur["latest"]["files"] == 1
