@@ -214,6 +214,12 @@ class ChargebackQuery(Schema):
     group_by: str = Field(
         "team", description=f"Comma-separated, from: {', '.join(CHARGEBACK_FIELDS)}.", examples=["team,user_id"]
     )
+    source: str = Field(
+        "",
+        description="Only these platforms' bills, comma-separated (bedrock, openai, anthropic, azure_openai, vertex); "
+        "empty: every platform. Each platform is its own invoice.",
+        examples=["bedrock"],
+    )
     page: int = Field(1, ge=1)
     page_size: int = Field(500, ge=1, le=5000)
 
@@ -270,7 +276,8 @@ def chargeback_view(request: HttpRequest, tenant_slug: str, query: Query[Chargeb
         raise HttpError(400, f"period={query.period!r} is not a billing period: use YYYY-MM.") from exc
     fields = [f.strip() for f in query.group_by.split(",") if f.strip()]
     try:
-        rows, invoice = chargeback(tenant=tenant, period=period, fields=fields)
+        sources = [s.strip() for s in query.source.split(",") if s.strip()]
+        rows, invoice = chargeback(tenant=tenant, period=period, fields=fields, sources=sources)
     except ChargebackError as exc:
         raise HttpError(400, str(exc).replace("--by", "group_by")) from exc
     fields = list(dict.fromkeys(fields))

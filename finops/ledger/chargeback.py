@@ -16,6 +16,7 @@ from typing import Any
 
 from connections.models import Tenant
 from finops.ledger.models import SpendEvent
+from finops.ledger.provider_catalog import PLATFORMS
 from finops.ledger.reconciliation import USAGE_LINE_TYPES
 
 CHARGEBACK_FIELDS = (
@@ -36,6 +37,7 @@ CHARGEBACK_FIELDS = (
     "model_id",
     "model_family",
     "model_provider",
+    "source",
 )
 TOKENS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
 
@@ -54,6 +56,11 @@ def validate_fields(fields: list[str]) -> list[str]:
     return list(dict.fromkeys(fields))
 
 
+def _blank(fields: list[str], source: str) -> tuple[Any, ...]:
+    """The group values of an unattributed or shared row: blank, but for its platform when grouped by source."""
+    return tuple(source if f == "source" else "" for f in fields)
+
+
 def _zero_row(fields: list[str], values: tuple[Any, ...]) -> dict[str, Any]:
     return {
         **dict(zip(fields, values, strict=True)),
@@ -65,11 +72,31 @@ def _zero_row(fields: list[str], values: tuple[Any, ...]) -> dict[str, Any]:
     }
 
 
-def chargeback(*, tenant: Tenant, period: date, fields: list[str]) -> tuple[list[dict[str, Any]], Decimal]:
-    """(rows, invoice total). Sums in Decimal in Python so SQLite cannot round them."""
+def validate_sources(sources: list[str] | None) -> list[str] | None:
+    """The platforms asked for (None: every one), each a ledger `source` (bedrock, openai, anthropic, ...)."""
+    if not sources:
+        return None
+    unknown = [s for s in sources if s not in PLATFORMS]
+    if unknown:
+        raise ChargebackError(f"Unknown source(s): {', '.join(unknown)}. Choose from: {', '.join(PLATFORMS)}.")
+    return list(dict.fromkeys(sources))
+
+
+def chargeback(
+    *, tenant: Tenant, period: date, fields: list[str], sources: list[str] | None = None
+) -> tuple[list[dict[str, Any]], Decimal]:
+    """(rows, invoice total). Sums in Decimal in Python so SQLite cannot round them.
+
+    Every platform bills separately: `sources` limits the chargeback to some (their invoices' total), and
+    grouping by `source` gives each platform its own unattributed and shared rows, so each platform's rows
+    add up to its own invoice."""
     fields = validate_fields(fields)
+    sources = validate_sources(sources)
     period = period.replace(day=1)
     events = SpendEvent.objects.filter(tenant=tenant, billing_period=period)
+    if sources:
+        events = events.filter(source__in=sources)
+    by_source = "source" in fields
     groups: dict[tuple[Any, ...], dict[str, Any]] = {}
     requests = events.filter(record_kind=SpendEvent.RecordKind.REQUEST).values_list(
         *fields, "allocated_cost_usd", "cost_usd", "requests", *TOKENS
@@ -86,24 +113,27 @@ def chargeback(*, tenant: Tenant, period: date, fields: list[str]) -> tuple[list
             row["billed_cost_usd"] += allocated
         for name, value in zip(TOKENS, tokens, strict=True):
             row[name] += value
-    unattributed = Decimal(0)
-    shared: dict[str, Decimal] = defaultdict(Decimal)
+    # Keyed by source when grouping by it ("" otherwise: one unattributed row, one row per shared line type).
+    unattributed: dict[str, Decimal] = defaultdict(Decimal)
+    shared: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
     invoice = Decimal(0)
     bills = events.filter(record_kind=SpendEvent.RecordKind.BILLED_LINE).values_list(
-        "line_item_type", "cost_usd", "allocated_cost_usd"
+        "source", "line_item_type", "cost_usd", "allocated_cost_usd"
     )
-    for line_type, cost, allocated in bills.iterator(chunk_size=5000):
+    for source, line_type, cost, allocated in bills.iterator(chunk_size=5000):
         cost = cost or Decimal(0)
         invoice += cost
+        owner = source if by_source else ""
         if line_type in USAGE_LINE_TYPES:
-            unattributed += cost - (allocated or Decimal(0))
+            unattributed[owner] += cost - (allocated or Decimal(0))
         else:
-            shared[line_type or "Other"] += cost
+            shared[(owner, line_type or "Other")] += cost
     rows = sorted(groups.values(), key=lambda r: (-r["billed_cost_usd"], -r["estimated_cost_usd"]))
-    blank = dict.fromkeys(fields, "")
-    rows.append({**_zero_row(fields, tuple(blank.values())), "billed_cost_usd": unattributed, "unattributed": True})
-    for line_type, amount in sorted(shared.items()):
-        rows.append({**_zero_row(fields, tuple(blank.values())), "billed_cost_usd": amount, "shared": line_type})
+    for owner in sorted(unattributed) or [""]:
+        blank = _blank(fields, owner)
+        rows.append({**_zero_row(fields, blank), "billed_cost_usd": unattributed[owner], "unattributed": True})
+    for (owner, line_type), amount in sorted(shared.items()):
+        rows.append({**_zero_row(fields, _blank(fields, owner)), "billed_cost_usd": amount, "shared": line_type})
     total = sum((r["billed_cost_usd"] for r in rows), Decimal(0))
     # Every dollar is in exactly one row by construction. (SQLite keeps 15 significant digits per value,
     # so a difference far below a cent may show there; PostgreSQL is exact.)

@@ -18,6 +18,7 @@ from finops.ledger.chargeback import (
     chargeback_json_rows,
     plain_amount,
     validate_fields,
+    validate_sources,
 )
 from finops.ledger.services import ledger_reconcile
 
@@ -37,21 +38,30 @@ class Command(BaseCommand):
         parser.add_argument("--period", required=True, type=_period, help="Billing period, YYYY-MM.")
         parser.add_argument("--by", required=True, help="Comma-separated fields, e.g. team or team,user_id.")
         parser.add_argument("--format", choices=["table", "csv", "json"], default="table")
+        parser.add_argument(
+            "--source",
+            action="append",
+            default=[],
+            help="Only this platform's bills (bedrock, openai, anthropic, azure_openai, vertex); repeat or separate "
+            "with commas. Each platform is its own invoice; --by source gives each its own unattributed row.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         tenant = tenant_by_slug(slug=options["tenant"])
         if tenant is None:
             raise CommandError(f"No tenant {options['tenant']!r}.")
         fields = [f.strip() for f in options["by"].split(",") if f.strip()]
+        sources = [s.strip() for value in options["source"] or [] for s in value.split(",") if s.strip()]
         try:
             fields = validate_fields(fields)
+            validate_sources(sources)
         except ChargebackError as exc:
             raise CommandError(str(exc)) from exc
         period = options["period"]
         if isinstance(period, str):  # call_command(period="YYYY-MM") skips argparse's type
             period = _period(period)
         (reconciliation,) = ledger_reconcile(tenant=tenant, periods=[period])
-        rows, invoice = chargeback(tenant=tenant, period=period, fields=fields)
+        rows, invoice = chargeback(tenant=tenant, period=period, fields=fields, sources=sources)
         columns = [*fields, "billed_cost_usd", "estimated_cost_usd", "requests", "requests_not_yet_billed", *TOKENS]
         if options["format"] == "json":
             self.stdout.write(json.dumps(chargeback_json_rows(rows, fields), indent=2))
