@@ -35,7 +35,7 @@ from ingestion.parsers.gcp_billing import GcpFile
 from ingestion.parsers.provider_files import discover_files
 from ingestion.provider_normalize import normalize_provider_row
 from ingestion.runs import StageClock, Tally, run_end, run_end_after_error, run_progress, run_start
-from ingestion.services import _reconcile
+from ingestion.services import import_reconcile
 
 Progress = Callable[[str], None]
 BATCH = 5000
@@ -117,7 +117,7 @@ def _import(
         clock = StageClock()
         parsed = _parse_files(files, opener, tenant=tenant, tally=tally, clock=clock, say=say)
         periods = _load_periods(parsed, run, tally, tenant=tenant, ledger_source=ledger_source, clock=clock, say=say)
-        _reconcile(tenant, periods, say, clock, rows_loaded=tally.loaded)
+        import_reconcile(tenant, periods, say, clock, rows_loaded=tally.loaded)
         run.stage_seconds = clock.as_dict()
         return run_end(run, tally, started, actor)
     except BaseException as exc:

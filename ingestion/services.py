@@ -44,7 +44,14 @@ from ingestion.runs import (
     run_start,
 )
 
-__all__ = ["import_cur", "import_invocation_logs", "import_runs_mark_interrupted", "iter_rejected", "tenant_hash_key"]
+__all__ = [
+    "import_cur",
+    "import_invocation_logs",
+    "import_reconcile",
+    "import_runs_mark_interrupted",
+    "iter_rejected",
+    "tenant_hash_key",
+]
 
 Progress = Callable[[str], None]
 
@@ -293,12 +300,12 @@ def _import_cur(
             say(f"    billing period {label}: identical to the delivery already loaded; nothing changed")
         tally.merge(group_tally)
         periods.add(period)
-    _reconcile(tenant, periods, say, context["clock"], rows_loaded=tally.loaded)
+    import_reconcile(tenant, periods, say, context["clock"], rows_loaded=tally.loaded)
     run.stage_seconds = context["clock"].as_dict()
     return run_end(run, tally, started, actor)
 
 
-def _reconcile(tenant: Tenant, periods: set[date], say: Progress, clock: StageClock, *, rows_loaded: int) -> None:
+def import_reconcile(tenant: Tenant, periods: set[date], say: Progress, clock: StageClock, *, rows_loaded: int) -> None:
     """Allocate the periods' billed usage to their requests again (their bills or requests changed), and
     queue the recommenders and the budgets' evaluation for the tenant (the worker runs them; Q_CLUSTER["sync"]
     runs them here)."""
@@ -424,7 +431,7 @@ def _import_logs(
             periods.update(file_periods)
         if number % every == 0 or number == total:
             say(f"[{number}/{total}] files: {tally.read:,} records read, {tally.loaded:,} loaded")
-    _reconcile(tenant, periods, say, clock, rows_loaded=tally.loaded)
+    import_reconcile(tenant, periods, say, clock, rows_loaded=tally.loaded)
     run.stage_seconds = clock.as_dict()
     return run_end(run, tally, started, actor)
 

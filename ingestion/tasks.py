@@ -29,11 +29,20 @@ def import_files(tenant_id: int, source: str, paths: list[str]) -> dict[str, obj
 
 
 def sync_prices() -> dict[str, object]:
-    """Weekly: overlay the AWS Price List (live, the installation's own credentials)."""
+    """Weekly: the other platforms' list prices from the price library first (so an upgraded library lands
+    without a command, and an AWS failure cannot hold it back), then the AWS Price List overlay (live, the
+    installation's own credentials)."""
+    from finops.ledger.platform_apply import catalog_platforms_apply
     from ingestion.prices import prices_sync
 
+    platforms = catalog_platforms_apply()
     result = prices_sync()
-    return {"source": result.source, "changed": len(result.changes), "new_models": result.new_models}
+    return {
+        "source": result.source,
+        "changed": len(result.changes),
+        "new_models": result.new_models,
+        "platform_prices": platforms,
+    }
 
 
 # --- live sync ------------------------------------------------------------------------------------

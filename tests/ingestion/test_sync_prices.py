@@ -258,3 +258,23 @@ def test_the_weekly_price_sync_is_scheduled_once_however_often_schedules_are_set
 
     (schedule,) = Schedule.objects.filter(func="ingestion.tasks.sync_prices")
     assert (schedule.schedule_type, schedule.repeats) == (Schedule.WEEKLY, -1)
+
+
+def test_the_weekly_price_task_also_restores_the_other_platforms_library_prices(db, monkeypatch) -> None:  # noqa: ANN001
+    """A price of another platform gone from the catalog (or new in an upgraded library) is back after the weekly
+    task, even before the AWS overlay runs (stubbed here: it needs AWS)."""
+    from types import SimpleNamespace
+
+    from finops.ledger.models import ModelPrice
+    from ingestion import prices, tasks
+
+    gone = ModelPrice.objects.filter(model__platform="openai", model__model_id="openai/gpt-4o", token_type="input")
+    assert gone.exists()  # loaded by the migrations
+    wanted = sorted(gone.values_list("price_usd", "effective_from", "service_tier"))
+    gone.delete()
+    monkeypatch.setattr(prices, "prices_sync", lambda: SimpleNamespace(source="stub", changes=[], new_models=0))
+
+    result = tasks.sync_prices()
+
+    assert sorted(gone.values_list("price_usd", "effective_from", "service_tier")) == wanted
+    assert result["platform_prices"] and result["source"] == "stub"
