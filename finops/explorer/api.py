@@ -89,7 +89,10 @@ class RowOut(Schema):
     allocated_cost_usd: Decimal
     share_pct: Decimal | None
     tokens: TokensOut
-    token_source: str = Field(description="requests, billed, or empty: where the token counts come from.")
+    token_source: str = Field(
+        description="Where the token counts come from, chosen per platform: requests, billed (bill lines), mixed "
+        "(some platforms from requests, others from bill lines), or empty."
+    )
     requests: int
     unpriced_requests: int
     unit: UnitEconomicsOut

@@ -26,6 +26,7 @@ from finops.explorer.sums import (
     ESTIMATED,
     METRIC,
     REQUEST,
+    SOURCE,
     ZERO,
     Sums,
     _cell_cost,
@@ -82,7 +83,7 @@ def rollup_for(columns: Iterable[str]) -> Any:
     PostgreSQL, whose triggers keep them equal to SpendDaily; SpendDaily itself otherwise."""
     if connection.vendor != "postgresql":
         return SpendDaily
-    wanted = set(columns) - {"usage_date"}
+    wanted = (set(columns) - {"usage_date"}) | {SOURCE}  # every sum of tokens groups by platform too
     for model, dimensions in COARSE_ROLLUPS:
         if wanted <= set(dimensions):
             return model
@@ -196,15 +197,18 @@ def aggregate(qs: QuerySet, groups: dict[str, Any], *, detail: bool = True) -> d
     keys = [f"k_{n}" for n in names]
     out: dict[tuple[Any, ...], Sums] = {}
     if connection.vendor == "postgresql":
-        rows = (
-            _pg_rows(annotated.values(*keys).annotate(**_pg_aggregates(detail)).order_by())
-            if keys
-            else [annotated.aggregate(**_pg_aggregates(detail))]
-        )
+        # Grouped by platform too (a few more rows, the same one query): a group's tokens are chosen per
+        # platform (Sums.tokens); its rows per platform are added up here.
+        rows = _pg_rows(annotated.values(*keys, SOURCE).annotate(**_pg_aggregates(detail)).order_by())
         for row in rows:
             if not keys and not row.get("s_events"):
                 continue
-            out[tuple(_plain(row[k]) for k in keys)] = _pg_sums(row)
+            key = tuple(_plain(row[k]) for k in keys)
+            sums = out.get(key)
+            if sums is None:
+                out[key] = _pg_sums(row)
+            else:
+                sums.add(_pg_sums(row))
         return out
     for cell in annotated.values(*keys, *_CELL_FIELDS).iterator(chunk_size=5000):
         key = tuple(_plain(cell[k]) for k in keys)

@@ -17,6 +17,28 @@ ZERO = Decimal(0)
 TOKEN_TYPES = ("input", "output", "cache_read", "cache_write")
 BILLED, ESTIMATED, REQUEST, BILL_LINE = "billed", "estimated", "request", "billed_line"
 METRIC = "metric"
+# Every query that sums tokens groups by this column too (beside its own groups): see Sums.tokens.
+SOURCE = "source"
+
+
+@dataclass
+class PlatformTokens:
+    """One platform's token counts inside a group: from its requests and from its bill lines (the same tokens
+    twice where a platform has both: Bedrock's invocation logs and CUR, OpenAI's usage and costs)."""
+
+    request_rows: int = 0
+    req: dict[str, int] = field(default_factory=lambda: dict.fromkeys(TOKEN_TYPES, 0))
+    bill: dict[str, int] = field(default_factory=lambda: dict.fromkeys(TOKEN_TYPES, 0))
+
+    def add(self, other: PlatformTokens) -> None:
+        self.request_rows += other.request_rows
+        for key in TOKEN_TYPES:
+            self.req[key] += other.req[key]
+            self.bill[key] += other.bill[key]
+
+    @property
+    def tokens(self) -> dict[str, int]:
+        return self.req if self.request_rows else self.bill
 
 
 @dataclass
@@ -42,6 +64,9 @@ class Sums:
     latency_sum_ms: int = 0
     latency_buckets: list[int] = field(default_factory=lambda: [0] * len(LATENCY_BUCKETS))
     unpriced_requests: int = 0
+    # Tokens per platform (the ledger's source): which of a platform's counts a group shows depends on that
+    # platform alone, so Azure's or Vertex's bill-line tokens count beside Bedrock's request tokens.
+    platforms: dict[str, PlatformTokens] = field(default_factory=dict)
 
     def add(self, other: Sums) -> None:
         for name in ("billed", "estimated", "allocated", "allocated_to_requests", "catalog_cost", "catalog_billed",
@@ -53,21 +78,35 @@ class Sums:
             for key in mine:
                 mine[key] += theirs[key]
         self.latency_buckets = [a + b for a, b in zip(self.latency_buckets, other.latency_buckets, strict=True)]
+        for source, theirs in other.platforms.items():
+            mine = self.platforms.get(source)
+            if mine is None:
+                self.platforms[source] = mine = PlatformTokens()
+            mine.add(theirs)
 
     def cost(self, basis: str) -> Decimal:
         return {"billed": self.billed, "estimated": self.estimated, "allocated": self.allocated}[basis]
 
     @property
     def tokens(self) -> dict[str, int]:
-        """Token counts from the requests when the group has any, else from the bill lines, so the same
-        tokens are never counted twice (as in spend_report)."""
-        return dict(self.req_tokens if self.request_rows else self.bill_tokens)
+        """For each platform in the group, its requests' token counts when it has requests, else its bill
+        lines': the same tokens are never counted twice, and a platform billed without requests (Azure OpenAI,
+        Vertex AI) still counts (as in spend_report)."""
+        out = dict.fromkeys(TOKEN_TYPES, 0)
+        for platform in self.platforms.values():
+            for key, count in platform.tokens.items():
+                out[key] += count
+        return out
 
     @property
     def token_source(self) -> str:
-        if self.request_rows:
-            return "requests"
-        return "billed" if any(self.bill_tokens.values()) else ""
+        """requests, billed, mixed (some platforms' tokens from requests, others' from bill lines), or ''."""
+        kinds = {
+            "requests" if p.request_rows else "billed"
+            for p in self.platforms.values()
+            if p.request_rows or any(p.bill.values())
+        }
+        return kinds.pop() if len(kinds) == 1 else ("mixed" if kinds else "")
 
     @property
     def total_tokens(self) -> int:
@@ -201,6 +240,9 @@ def _pg_sums(row: dict[str, Any]) -> Sums:
     def m(key: str) -> Decimal:
         return row.get(key) or ZERO
 
+    req_tokens = {t: n(f"s_req_{t}") for t in TOKEN_TYPES}
+    bill_tokens = {t: n(f"s_bill_{t}") for t in TOKEN_TYPES}
+    platform = PlatformTokens(request_rows=n("s_request_rows"), req=dict(req_tokens), bill=dict(bill_tokens))
     return Sums(
         billed=m("s_billed"),
         estimated=m("s_estimated"),
@@ -211,8 +253,8 @@ def _pg_sums(row: dict[str, Any]) -> Sums:
         events=n("s_events"),
         request_rows=n("s_request_rows"),
         requests=n("s_requests"),
-        req_tokens={t: n(f"s_req_{t}") for t in TOKEN_TYPES},
-        bill_tokens={t: n(f"s_bill_{t}") for t in TOKEN_TYPES},
+        req_tokens=req_tokens,
+        bill_tokens=bill_tokens,
         bill_type_cost={t: m(f"s_btc_{t}") for t in TOKEN_TYPES},
         bill_type_tokens={t: n(f"s_btt_{t}") for t in TOKEN_TYPES},
         error_requests=n("s_error_requests"),
@@ -221,10 +263,11 @@ def _pg_sums(row: dict[str, Any]) -> Sums:
         latency_sum_ms=n("s_latency_sum_ms"),
         latency_buckets=[n(f"s_{name}") for name in LATENCY_BUCKETS],
         unpriced_requests=n("s_unpriced"),
+        platforms={row.get(SOURCE) or "": platform},
     )
 
 
-_CELL_FIELDS = ("record_kind", "cost_basis", "token_type", "unpriced", "events", "requests", "cost_usd",
+_CELL_FIELDS = (SOURCE, "record_kind", "cost_basis", "token_type", "unpriced", "events", "requests", "cost_usd",
                 "allocated_cost_usd", "catalog_cost_usd", "catalog_billed_usd", "error_requests",
                 "throttled_requests", "latency_count", "latency_sum_ms",
                 *(f"{t}_tokens" for t in TOKEN_TYPES), *LATENCY_BUCKETS)  # fmt: skip
@@ -254,6 +297,9 @@ def _cell_sums(cell: dict[str, Any]) -> Sums:
     target = s.req_tokens if kind == REQUEST else s.bill_tokens
     for t in TOKEN_TYPES:
         target[t] = cell[f"{t}_tokens"]
+    s.platforms[cell[SOURCE] or ""] = PlatformTokens(
+        request_rows=s.request_rows, req=dict(s.req_tokens), bill=dict(s.bill_tokens)
+    )
     if kind == BILL_LINE and cell["token_type"] in TOKEN_TYPES:
         t = cell["token_type"]
         s.bill_type_cost[t] = cost

@@ -153,8 +153,10 @@ def spend_report(*, tenant: Tenant, group_by: list[str], filters: ReportFilter |
     """One dict per group: the group fields, billed and estimated dollars (never added together),
     token counts, requests and unpriced requests; sorted by billed then estimated dollars.
 
-    Token counts come from invocation-log requests when the group has any, otherwise from the
-    billed CUR lines, so the same tokens are never counted twice; `token_source` says which."""
+    Token counts are chosen per platform (source) inside each group: a platform's invocation-log (or usage)
+    requests when it has any there, otherwise its bill lines (CUR, the Azure or Vertex exports), so the same
+    tokens are never counted twice and a platform billed without requests still counts; `token_source` says
+    which (requests, billed, or mixed when platforms differ)."""
     fields = validate_group_by(group_by)
     # Metric buckets (CloudWatch) carry no dollars and count again the calls requests and bills count.
     queryset = spend_events(tenant=tenant, filters=filters).exclude(record_kind=SpendEvent.RecordKind.METRIC)
@@ -177,8 +179,11 @@ def spend_report(*, tenant: Tenant, group_by: list[str], filters: ReportFilter |
         aggregates["sum_billed"] = Sum("cost_usd", filter=billed)
         aggregates["sum_estimated"] = Sum("cost_usd", filter=estimated)
         aggregates["sum_allocated"] = Sum("allocated_cost_usd", filter=request_rows)
-    grouped = queryset.values(*fields).annotate(**aggregates).order_by(*fields) if fields else None
-    rows: list[dict[str, Any]] = list(grouped) if grouped is not None else [queryset.aggregate(**aggregates)]
+    # Grouped by platform too (tokens are chosen per platform, below), then each group's platforms are added up.
+    by_platform = list(dict.fromkeys([*fields, "source"]))
+    rows = _merge_platforms(queryset.values(*by_platform).annotate(**aggregates).order_by(*by_platform), fields)
+    if not fields and not rows:
+        rows = [{"platforms": {}}]
     if not exact_money:
         # SQLite has no exact decimal SUM: add the (exact, quantised) row values as Decimal here.
         money: dict[tuple[Any, ...], dict[str, Decimal]] = {}
@@ -196,22 +201,45 @@ def spend_report(*, tenant: Tenant, group_by: list[str], filters: ReportFilter |
             row["sum_allocated"] = bucket.get("allocated")
     result = []
     for row in rows:
-        use_requests = bool(row.get("n_request_rows"))
         out: dict[str, Any] = {f: row[f] for f in fields}
         out["billed_cost_usd"] = row.get("sum_billed") or Decimal(0)
         out["estimated_cost_usd"] = row.get("sum_estimated") or Decimal(0)
         # Billed dollars allocated to the group's requests (reconciliation); blank before any is billed.
         out["allocated_cost_usd"] = row.get("sum_allocated") or Decimal(0)
+        sources: set[str] = set()
         for column in TOKEN_COLUMNS:
-            out[column] = int(row.get(f"{'req' if use_requests else 'bill'}_{column}") or 0)
+            out[column] = 0
+        for platform in row["platforms"].values():
+            side = "req" if platform.get("n_request_rows") else "bill"
+            counts = {column: int(platform.get(f"{side}_{column}") or 0) for column in TOKEN_COLUMNS}
+            if side == "req" or any(counts.values()):
+                sources.add("requests" if side == "req" else "billed")
+            for column, count in counts.items():
+                out[column] += count
         out["requests"] = int(row.get("n_requests") or 0)
         out["unpriced_requests"] = int(row.get("n_unpriced_requests") or 0)
-        out["token_source"] = "requests" if use_requests else ("billed" if any(out[c] for c in TOKEN_COLUMNS) else "")
+        out["token_source"] = sources.pop() if len(sources) == 1 else ("mixed" if sources else "")
         result.append(out)
     if not fields and not result[0]["requests"] and not queryset.exists():
         return []
     result.sort(key=lambda r: (-r["billed_cost_usd"], -r["estimated_cost_usd"]))
     return result
+
+
+def _merge_platforms(grouped: Any, fields: list[str]) -> list[dict[str, Any]]:
+    """Rows grouped by `fields` and source, as one row per group of `fields`: the counts added up, and each
+    platform's own row kept under "platforms" (its token counts are chosen by itself)."""
+    merged: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for row in grouped:
+        key = tuple(row[f] for f in fields)
+        out = merged.get(key)
+        if out is None:
+            out = merged[key] = {**{f: row[f] for f in fields}, "platforms": {}}
+        out["platforms"][row["source"]] = row
+        for name, value in row.items():
+            if name not in fields and name != "source" and value is not None:
+                out[name] = out.get(name, 0) + value
+    return list(merged.values())
 
 
 # --- raw events (the API's event list) -------------------------------------------------------------

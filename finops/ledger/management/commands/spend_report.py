@@ -41,7 +41,7 @@ class Command(BaseCommand):
             rows = spend_report(tenant=tenant, group_by=group_by, filters=ReportFilter(start, end))
         except ReportError as exc:
             raise CommandError(str(exc)) from exc
-        # token_source: whether a group's token counts come from invocation-log requests or CUR lines.
+        # token_source: whether a group's token counts come from requests or bill lines (per platform; mixed: both).
         # allocated_cost_usd (billed dollars allocated to the group's requests) came later: last, so the
         # columns scripts already read keep their places.
         columns = [*group_by, *REPORT_NUMBERS, "token_source", "allocated_cost_usd"]
