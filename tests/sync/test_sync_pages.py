@@ -100,7 +100,8 @@ def test_the_api_reports_each_connection_and_queues_a_sync(client: Client, tenan
                                                            monkeypatch) -> None:  # noqa: ANN001  # fmt: skip
     monkeypatch.setattr("django_q.tasks.async_task", lambda *args, **kwargs: None)
     data = client.get("/api/v1/connections/acme/sync", **bearer(token_for(viewer))).json()
-    assert {s["source"] for s in data["sources"]} == {"cur", "invocation_logs"}  # the file imports, as before
+    # the file imports, as before, and the other platforms' export imports (issue #12)
+    assert {s["source"] for s in data["sources"]} == {"cur", "invocation_logs", "azure_openai", "vertex"}
     (conn,) = data["connections"]
     states = {s["source"]: s["state"] for s in conn["sources"]}
     assert states == {"inventory": "never", "cur": "succeeded", "logs": "failed", "metrics": "never"}
