@@ -15,13 +15,21 @@ from finops.explorer import selectors as explorer
 from finops.explorer.grouping import aggregate_sets
 from finops.explorer.selectors import Sums
 from finops.ledger.models import SpendDaily
-from finops.ledger.provider_catalog import PLATFORMS
+from finops.ledger.provider_catalog import BEDROCK, PLATFORMS
 
 DEFAULT_DAYS = 30
 TOP_N = 10
 TOP_UNPRICED = 5
 UNTAGGED = "(untagged)"
 UNKNOWN_MODEL = "(unknown model)"
+# The bill each platform's billed lines come from, as the overview names it.
+BILL_NAMES = {
+    BEDROCK: "AWS CUR",
+    "azure_openai": "Azure cost export",
+    "vertex": "Google Cloud billing export",
+    "openai": "OpenAI cost report",
+    "anthropic": "Anthropic cost report",
+}
 
 
 @dataclass(frozen=True)
@@ -43,7 +51,12 @@ class Overview:
     top_teams: list[dict[str, Any]] = field(default_factory=list)
     platforms: list[dict[str, Any]] = field(default_factory=list)  # spend by platform (the ledger's source)
     billed_breakdown: list[tuple[str, Decimal]] = field(default_factory=list)
+    # Token usage billed on the platforms that have requests (an estimate to compare with); when none has, all.
     billed_token_usage_usd: Decimal = Decimal(0)
+    # Platforms billed for tokens without requests in the period (Azure OpenAI, Vertex AI): their token usage
+    # is left out of the comparisons with the estimate and of the coverage, and named beside them.
+    billed_only: list[tuple[str, Decimal]] = field(default_factory=list)
+    bill_sources: list[str] = field(default_factory=list)  # platforms with billed dollars, in PLATFORMS order
     allocated_cost_usd: Decimal = Decimal(0)  # billed token usage allocated to requests (reconciliation)
     unparsed_lines: int = 0
     unparsed_cost_usd: Decimal = Decimal(0)
@@ -63,6 +76,22 @@ class Overview:
             return None
         billed, listed = self.list_comparison
         return ((billed - listed) / listed * 100).quantize(Decimal("0.1"))
+
+    @property
+    def bills_text(self) -> str:
+        """Where the billed figure comes from: the bills of the platforms that have billed dollars."""
+        if not self.bill_sources or self.bill_sources == [BEDROCK]:
+            return "From the AWS bill (CUR)"
+        return "From the bills: " + ", ".join(BILL_NAMES.get(s, PLATFORMS.get(s, s)) for s in self.bill_sources)
+
+    @property
+    def billed_only_text(self) -> str:
+        """'Azure OpenAI, Vertex AI' for the platforms billed without requests."""
+        return ", ".join(label for label, _ in self.billed_only)
+
+    @property
+    def billed_only_usd(self) -> Decimal:
+        return sum((amount for _, amount in self.billed_only), Decimal(0))
 
     @property
     def multi_platform(self) -> bool:
@@ -111,6 +140,7 @@ def _table_row(sums: Sums, label: str, key: str) -> dict[str, Any]:
         "requests": sums.requests,
         "tokens": sums.total_tokens,
         "unpriced_requests": sums.unpriced_requests,
+        "has_estimate": sums.has_estimate,  # no requests, no estimate: shown as —, never $0
     }
 
 
@@ -236,15 +266,46 @@ def billed_category(line_item_type: str, usage_category: str) -> str:
     return "Other usage"
 
 
+BREAKDOWN_SET = ("source", "line_item_type", "usage_category")
+
+
 def billed_breakdown(grouped: dict[tuple[Any, ...], Sums]) -> list[tuple[str, Decimal]]:
-    """Billed dollars by kind of charge, from sums grouped by line_item_type and usage_category."""
+    """Billed dollars by kind of charge, from sums grouped by BREAKDOWN_SET."""
     totals: dict[str, Decimal] = {}
-    for (line_item_type, usage_category), sums in grouped.items():
+    for (_source, line_item_type, usage_category), sums in grouped.items():
         if not sums.billed:
             continue
         category = billed_category(line_item_type or "", usage_category or "")
         totals[category] = totals.get(category, Decimal(0)) + sums.billed
     return [(label, totals[label]) for label in BREAKDOWN_ORDER if label in totals]
+
+
+def token_usage_by_platform(grouped: dict[tuple[Any, ...], Sums]) -> dict[str, Decimal]:
+    """Billed token usage per platform, from sums grouped by BREAKDOWN_SET."""
+    out: dict[str, Decimal] = {}
+    for (source, line_item_type, usage_category), sums in grouped.items():
+        if sums.billed and billed_category(line_item_type or "", usage_category or "") == "Token usage":
+            out[source] = out.get(source, Decimal(0)) + sums.billed
+    return out
+
+
+def compared_token_usage(
+    usage: dict[str, Decimal], platforms: dict[tuple[Any, ...], Sums]
+) -> tuple[Decimal, list[tuple[str, Decimal]]]:
+    """(token usage billed on the platforms that have requests, [(platform label, token usage) of those billed
+    without requests]). The estimate and the allocation come from requests, so a platform without any (Azure
+    OpenAI, Vertex AI: billed lines only) would read as a gap between bill and estimate that no one can close.
+    When no platform has requests, every platform's usage is compared (and nothing is named apart)."""
+    with_requests = {source for (source,), sums in platforms.items() if sums.has_estimate}
+    if not with_requests:
+        return sum(usage.values(), Decimal(0)), []
+    compared = sum((amount for source, amount in usage.items() if source in with_requests), Decimal(0))
+    apart = [
+        (PLATFORMS.get(source, source), usage[source])
+        for source in sorted(usage, key=lambda s: list(PLATFORMS).index(s) if s in PLATFORMS else len(PLATFORMS))
+        if source not in with_requests and usage[source]
+    ]
+    return compared, apart
 
 
 def overview(*, tenant: Tenant, start: date | None = None, end: date | None = None) -> Overview:
@@ -270,7 +331,7 @@ def overview(*, tenant: Tenant, start: date | None = None, end: date | None = No
             "models": ("model_id", "model_ref"),
             "teams": ("team",),
             "platforms": ("source",),
-            "breakdown": ("line_item_type", "usage_category"),
+            "breakdown": BREAKDOWN_SET,
             "unpriced": UNPRICED_SET,
             "bill": BILL_CHECK_SET,
         },
@@ -280,6 +341,11 @@ def overview(*, tenant: Tenant, start: date | None = None, end: date | None = No
     teams = _top(sets["teams"])
     platforms = _top(sets["platforms"], n=len(PLATFORMS) + 10)
     breakdown = billed_breakdown(sets["breakdown"])
+    compared, billed_only = compared_token_usage(token_usage_by_platform(sets["breakdown"]), sets["platforms"])
+    order = {source: n for n, source in enumerate(PLATFORMS)}
+    bill_sources = sorted(
+        (s for (s,), sums in sets["platforms"].items() if sums.billed), key=lambda s: order.get(s, 99)
+    )
     unpriced_requests, unpriced_tokens, unpriced_models = _unpriced(sets["unpriced"])
     unparsed_lines, unparsed_cost, list_comparison = _bill_checks(sets["bill"])
 
@@ -297,7 +363,9 @@ def overview(*, tenant: Tenant, start: date | None = None, end: date | None = No
         unpriced_tokens=unpriced_tokens,
         unpriced_models=unpriced_models,
         billed_breakdown=breakdown,
-        billed_token_usage_usd=dict(breakdown).get("Token usage", Decimal(0)),
+        billed_token_usage_usd=compared,
+        billed_only=billed_only,
+        bill_sources=bill_sources,
         allocated_cost_usd=sum((s.allocated_to_requests for _, s in daily), start=Decimal(0)),
         unparsed_lines=unparsed_lines,
         unparsed_cost_usd=unparsed_cost,

@@ -17,24 +17,30 @@ ZERO = Decimal(0)
 TOKEN_TYPES = ("input", "output", "cache_read", "cache_write")
 BILLED, ESTIMATED, REQUEST, BILL_LINE = "billed", "estimated", "request", "billed_line"
 METRIC = "metric"
+BASES = ("billed", "estimated", "allocated")
 # Every query that sums tokens groups by this column too (beside its own groups): see Sums.tokens.
 SOURCE = "source"
 
 
 @dataclass
-class PlatformTokens:
+class PlatformSums:
     """One platform's token counts inside a group: from its requests and from its bill lines (the same tokens
-    twice where a platform has both: Bedrock's invocation logs and CUR, OpenAI's usage and costs)."""
+    twice where a platform has both: Bedrock's invocation logs and CUR, OpenAI's usage and costs); and its
+    dollars per basis (billed, estimated, allocated), so a ratio over requests divides only the dollars of
+    platforms that have requests."""
 
     request_rows: int = 0
     req: dict[str, int] = field(default_factory=lambda: dict.fromkeys(TOKEN_TYPES, 0))
     bill: dict[str, int] = field(default_factory=lambda: dict.fromkeys(TOKEN_TYPES, 0))
+    cost: dict[str, Decimal] = field(default_factory=lambda: dict.fromkeys(BASES, ZERO))
 
-    def add(self, other: PlatformTokens) -> None:
+    def add(self, other: PlatformSums) -> None:
         self.request_rows += other.request_rows
         for key in TOKEN_TYPES:
             self.req[key] += other.req[key]
             self.bill[key] += other.bill[key]
+        for key in BASES:
+            self.cost[key] += other.cost[key]
 
     @property
     def tokens(self) -> dict[str, int]:
@@ -66,7 +72,7 @@ class Sums:
     unpriced_requests: int = 0
     # Tokens per platform (the ledger's source): which of a platform's counts a group shows depends on that
     # platform alone, so Azure's or Vertex's bill-line tokens count beside Bedrock's request tokens.
-    platforms: dict[str, PlatformTokens] = field(default_factory=dict)
+    platforms: dict[str, PlatformSums] = field(default_factory=dict)
 
     def add(self, other: Sums) -> None:
         for name in ("billed", "estimated", "allocated", "allocated_to_requests", "catalog_cost", "catalog_billed",
@@ -81,7 +87,7 @@ class Sums:
         for source, theirs in other.platforms.items():
             mine = self.platforms.get(source)
             if mine is None:
-                self.platforms[source] = mine = PlatformTokens()
+                self.platforms[source] = mine = PlatformSums()
             mine.add(theirs)
 
     def cost(self, basis: str) -> Decimal:
@@ -107,6 +113,17 @@ class Sums:
             if p.request_rows or any(p.bill.values())
         }
         return kinds.pop() if len(kinds) == 1 else ("mixed" if kinds else "")
+
+    def request_cost(self, basis: str) -> Decimal:
+        """The dollars of the platforms that have requests here: what a cost per request divides (Azure's or
+        Vertex's bill, which has no requests, is not spread over Bedrock's)."""
+        return sum((p.cost[basis] for p in self.platforms.values() if p.request_rows), ZERO)
+
+    @property
+    def has_estimate(self) -> bool:
+        """Whether anything here could be estimated: requests (priced or not) or estimated dollars. A platform
+        billed without requests (Azure OpenAI, Vertex AI) has no estimate, which is not an estimate of $0."""
+        return bool(self.request_rows or self.estimated)
 
     @property
     def total_tokens(self) -> int:
@@ -172,7 +189,7 @@ def unit_economics(sums: Sums, basis: str) -> UnitEconomics:
     return UnitEconomics(
         cost_per_1k_tokens=_ratio(cost, sums.total_tokens, 1000),
         cost_per_1k_by_type={t: _ratio(sums.bill_type_cost[t], sums.bill_type_tokens[t], 1000) for t in TOKEN_TYPES},
-        cost_per_request=_ratio(cost, sums.requests),
+        cost_per_request=_ratio(sums.request_cost(basis), sums.requests),
         cache_hit_rate=_ratio(tokens["cache_read"], tokens["input"] + tokens["cache_read"]),
         output_input_ratio=_ratio(tokens["output"], tokens["input"]),
         error_rate=_ratio(sums.error_requests, sums.requests),
@@ -242,11 +259,18 @@ def _pg_sums(row: dict[str, Any]) -> Sums:
 
     req_tokens = {t: n(f"s_req_{t}") for t in TOKEN_TYPES}
     bill_tokens = {t: n(f"s_bill_{t}") for t in TOKEN_TYPES}
-    platform = PlatformTokens(request_rows=n("s_request_rows"), req=dict(req_tokens), bill=dict(bill_tokens))
+    billed, estimated = m("s_billed"), m("s_estimated")
+    allocated = m("s_alloc_req") + m("s_bill_cost") - m("s_alloc_bill")
+    platform = PlatformSums(
+        request_rows=n("s_request_rows"),
+        req=dict(req_tokens),
+        bill=dict(bill_tokens),
+        cost={"billed": billed, "estimated": estimated, "allocated": allocated},
+    )
     return Sums(
-        billed=m("s_billed"),
-        estimated=m("s_estimated"),
-        allocated=m("s_alloc_req") + m("s_bill_cost") - m("s_alloc_bill"),
+        billed=billed,
+        estimated=estimated,
+        allocated=allocated,
         allocated_to_requests=m("s_alloc_req"),
         catalog_cost=m("s_catalog_cost"),
         catalog_billed=m("s_catalog_billed"),
@@ -297,8 +321,11 @@ def _cell_sums(cell: dict[str, Any]) -> Sums:
     target = s.req_tokens if kind == REQUEST else s.bill_tokens
     for t in TOKEN_TYPES:
         target[t] = cell[f"{t}_tokens"]
-    s.platforms[cell[SOURCE] or ""] = PlatformTokens(
-        request_rows=s.request_rows, req=dict(s.req_tokens), bill=dict(s.bill_tokens)
+    s.platforms[cell[SOURCE] or ""] = PlatformSums(
+        request_rows=s.request_rows,
+        req=dict(s.req_tokens),
+        bill=dict(s.bill_tokens),
+        cost={"billed": s.billed, "estimated": s.estimated, "allocated": s.allocated},
     )
     if kind == BILL_LINE and cell["token_type"] in TOKEN_TYPES:
         t = cell["token_type"]

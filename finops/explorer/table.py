@@ -46,6 +46,14 @@ def _tokens(token_type: str) -> Callable[[Row], int]:
     return lambda row: row.sums.tokens[token_type]
 
 
+def _cost(row: Row, basis: str) -> Decimal | None:
+    """A row's dollars on a basis; no estimate (—, a blank in the CSV) for a row without requests, such as a
+    platform billed only (Azure OpenAI, Vertex AI): not an estimate of $0."""
+    if basis == "estimated" and not row.sums.has_estimate:
+        return None
+    return row.sums.cost(basis)
+
+
 def columns(query: ExplorerQuery) -> list[Column]:
     """The value columns (after the group columns) for this query's basis."""
     basis = query.basis
@@ -57,7 +65,7 @@ def columns(query: ExplorerQuery) -> list[Column]:
             f"Cost {basis} (USD)",
             "money",
             cost_group,
-            lambda r: r.cost,
+            lambda r: _cost(r, basis),
             sort="cost",
             help=BASES[basis],
         ),
@@ -72,7 +80,7 @@ def columns(query: ExplorerQuery) -> list[Column]:
                     f"{other.capitalize()} (USD)",
                     "money",
                     cost_group,
-                    lambda r, o=other: r.sums.cost(o),
+                    lambda r, o=other: _cost(r, o),
                     help=BASES[other],
                 )
             )

@@ -46,6 +46,8 @@ def _row(tenant: Tenant, source: str, kind: str, day: date, model: str, team: st
         model_id=model,
         team=team,
         requests=1 if request else 0,
+        usage_category="" if request else "tokens",
+        line_item_type="" if request else "Usage",
         cost_usd=Decimal(cost),
         **{f"{t}_tokens": n for t, n in tokens.items()},
     )
