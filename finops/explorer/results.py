@@ -39,12 +39,14 @@ def model_names() -> dict[str, str]:
     return dict(ModelCatalog.objects.values_list("model_id", "name"))
 
 
-def label(dimension: str, value: str, *, names: dict[str, str] | None = None) -> str:
+def label(dimension: str, value: str, *, names: dict[str, str] | None = None, platform_shown: bool = False) -> str:
+    """How a group's value reads. `platform_shown`: the platform is a column beside it (grouped by source), so a
+    model need not repeat it (a long label is cut in the middle, and the repetition cut the model's name)."""
     if dimension == "model":
         name = (names or {}).get(value, value) or "(unknown model)"
         platform = platform_of(value)
         # The same model bought on two platforms is two rows: say where (Claude Sonnet 4.5 (Anthropic)).
-        return name if platform == BEDROCK or not value else f"{name} ({PLATFORMS[platform]})"
+        return name if platform == BEDROCK or not value or platform_shown else f"{name} ({PLATFORMS[platform]})"
     if dimension == "source":
         return PLATFORMS.get(value, value) or "(none)"
     if dimension == "principal":
@@ -139,7 +141,7 @@ def table(tenant: Tenant, query: ExplorerQuery) -> tuple[list[Row], Row]:
         rows.append(
             Row(
                 keys=keys,
-                labels={g: label(g, v, names=names) for g, v in keys.items()},
+                labels={g: label(g, v, names=names, platform_shown="source" in keys) for g, v in keys.items()},
                 sums=sums,
                 cost=cost,
                 share_pct=(cost / total_cost * 100) if total_cost else None,

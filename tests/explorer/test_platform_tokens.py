@@ -188,3 +188,14 @@ def test_the_overview_counts_every_platforms_tokens(five: Tenant) -> None:
     assert {r["key"]: r["tokens"] for r in o.platforms} == {
         s: sum(_expected_tokens(five, source=s).values()) for s in ("bedrock", "openai", "azure_openai", "vertex")
     }
+
+
+def test_beside_a_platform_column_a_model_does_not_repeat_its_platform(five: Tenant) -> None:
+    by_both = explore(five, _query(g=["source", "model"]))
+    by_model = explore(five, _query(g="model"))
+
+    azure = "azure_openai/gpt-4o"
+    both = next(r for r in by_both.rows if r.keys["model"] == azure)
+    alone = next(r for r in by_model.rows if r.keys["model"] == azure)
+    assert both.labels["source"] == "Azure OpenAI" and "(Azure OpenAI)" not in both.labels["model"]
+    assert alone.labels["model"] == f"{both.labels['model']} (Azure OpenAI)"
