@@ -12,8 +12,9 @@ from django.db import models
 from connections.models import Tenant
 from finops.ledger.models import LATENCY_BUCKETS, SpendDaily
 
-# The dimensions no coarse rollup may drop: a group's sums depend on them (Sums, rollup slices).
-SUM_DIMENSIONS = ("billing_period", "record_kind", "cost_basis", "token_type", "unpriced")
+# The dimensions no coarse rollup may drop: a group's sums depend on them (Sums, rollup slices; tokens are counted
+# per platform, so source too).
+SUM_DIMENSIONS = ("billing_period", "record_kind", "cost_basis", "source", "token_type", "unpriced")
 # Without the people dimensions (user, agent, workflow): a cell per resource, principal and tag.
 COARSE_DIMENSIONS = (
     "billing_period", "record_kind", "cost_basis", "source", "account_id", "region", "inference_region", "route",

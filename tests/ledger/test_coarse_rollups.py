@@ -197,3 +197,13 @@ def test_a_cur_period_defers_the_coarse_triggers_and_recomputes_its_cells_before
         raise RuntimeError("killed mid-period")
     assert SpendEvent.objects.filter(tenant=tenant, billing_period=period).exists()
     assert rollup_check(tenant_id=tenant.pk) == []
+
+
+def test_every_coarse_and_weekly_rollup_keeps_the_dimensions_sums_depend_on() -> None:
+    from finops.ledger.rollup_models import SUM_DIMENSIONS, WEEKLY_ROLLUPS
+
+    assert "source" in SUM_DIMENSIONS  # tokens are counted per platform (requests' when it has any, else bills')
+    for model, dimensions in COARSE_ROLLUPS:
+        assert set(SUM_DIMENSIONS) <= set(dimensions), model.__name__
+    for model, dimensions, _, _ in WEEKLY_ROLLUPS:
+        assert set(SUM_DIMENSIONS) <= set(dimensions), model.__name__
