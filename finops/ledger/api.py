@@ -24,6 +24,7 @@ from finops.ledger.chargeback import (
     plain_amount,
 )
 from finops.ledger.models import SpendEvent
+from finops.ledger.provider_catalog import PLATFORMS
 from finops.ledger.selectors import EventFilter, ReportError, ReportFilter, events_after, spend_report
 
 router = Router(tags=["ledger"])
@@ -209,16 +210,29 @@ def events(request: HttpRequest, tenant_slug: str, query: Query[EventQuery]) -> 
 # --- chargeback ------------------------------------------------------------------------------------------
 
 
+_PLATFORM_IDS = "|".join(PLATFORMS)
+_CHARGEBACK_FIELD_IDS = "|".join(CHARGEBACK_FIELDS)
+
+
 class ChargebackQuery(Schema):
-    period: str = Field(description="Billing period, YYYY-MM.", examples=["2026-06"])
+    # The patterns document the valid values (clients and generated tests see them); the view checks them itself,
+    # so a bad value gets a 400 that says what to send.
+    period: str = Field(
+        description="Billing period, YYYY-MM.", examples=["2026-06"], json_schema_extra={"pattern": r"^\d{4}-\d{2}$"}
+    )
     group_by: str = Field(
-        "team", description=f"Comma-separated, from: {', '.join(CHARGEBACK_FIELDS)}.", examples=["team,user_id"]
+        "team",
+        description=f"Comma-separated, from: {', '.join(CHARGEBACK_FIELDS)}.",
+        examples=["team,user_id"],
+        json_schema_extra={"pattern": f"^({_CHARGEBACK_FIELD_IDS})(,({_CHARGEBACK_FIELD_IDS}))*$"},
     )
     source: str = Field(
         "",
         description="Only these platforms' bills, comma-separated (bedrock, openai, anthropic, azure_openai, vertex); "
         "empty: every platform. Each platform is its own invoice.",
-        examples=["bedrock"],
+        # Documented (clients and generated tests see the valid values); checked by chargeback itself, whose 400
+        # names the platforms to choose from.
+        json_schema_extra={"pattern": f"^(({_PLATFORM_IDS})(,({_PLATFORM_IDS}))*)?$"},
     )
     page: int = Field(1, ge=1)
     page_size: int = Field(500, ge=1, le=5000)
