@@ -37,6 +37,7 @@ from providers.rows import (
     dedupe_key,
     identity,
     model_fields,
+    rows_or_errors,
     time_fields,
     utc_from_rfc3339,
 )
@@ -126,15 +127,8 @@ def _tier(value: Any, what: str) -> str:
 def parse_page(
     page: dict[str, Any], *, endpoint: str, ctx: SyncContext, catalog: Catalog
 ) -> tuple[list[dict[str, Any]], list[str]]:
-    rows: list[dict[str, Any]] = []
-    errors: list[str] = []
     build = _cost_row if endpoint == COSTS else _usage_row
-    for times, what, result in _buckets(page, endpoint):
-        try:
-            rows.append(build(times, what, result, ctx=ctx, catalog=catalog))
-        except RowError as exc:
-            errors.append(str(exc))
-    return rows, errors
+    return rows_or_errors(_buckets(page, endpoint), lambda t, w, r: build(t, w, r, ctx=ctx, catalog=catalog))
 
 
 def _usage_row(

@@ -41,6 +41,7 @@ from providers.rows import (
     dedupe_key,
     identity,
     model_fields,
+    rows_or_errors,
     time_fields,
     utc_from_unix,
 )
@@ -132,14 +133,10 @@ def parse_usage_page(
 ) -> tuple[list[dict[str, Any]], list[str]]:
     """(ledger rows, errors) of one page of a usage endpoint (`usage.<name>`)."""
     spec = USAGE_ENDPOINTS[endpoint.removeprefix("usage.")]
-    rows: list[dict[str, Any]] = []
-    errors: list[str] = []
-    for times, what, result in _buckets(page, endpoint):
-        try:
-            rows.append(_usage_row(times, what, result, spec=spec, endpoint=endpoint, ctx=ctx, catalog=catalog))
-        except RowError as exc:
-            errors.append(str(exc))
-    return rows, errors
+    return rows_or_errors(
+        _buckets(page, endpoint),
+        lambda t, w, r: _usage_row(t, w, r, spec=spec, endpoint=endpoint, ctx=ctx, catalog=catalog),
+    )
 
 
 def _usage_row(
@@ -242,14 +239,7 @@ def parse_line_item(line_item: str) -> tuple[str, str, str]:
 def parse_costs_page(
     page: dict[str, Any], *, ctx: SyncContext, catalog: Catalog
 ) -> tuple[list[dict[str, Any]], list[str]]:
-    rows: list[dict[str, Any]] = []
-    errors: list[str] = []
-    for times, what, result in _buckets(page, COSTS):
-        try:
-            rows.append(_cost_row(times, what, result, ctx=ctx, catalog=catalog))
-        except RowError as exc:
-            errors.append(str(exc))
-    return rows, errors
+    return rows_or_errors(_buckets(page, COSTS), lambda t, w, r: _cost_row(t, w, r, ctx=ctx, catalog=catalog))
 
 
 def _cost_row(

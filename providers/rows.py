@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -21,6 +21,22 @@ MAPPED_DIMENSIONS = ("application", "team", "environment", "cost_center")
 
 class RowError(ValueError):
     """A result row that cannot be loaded; the message names the endpoint, the bucket and the field."""
+
+
+def rows_or_errors(
+    buckets: Iterable[tuple[dict[str, Any], str, dict[str, Any]]],
+    build: Callable[[dict[str, Any], str, dict[str, Any]], dict[str, Any]],
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """(ledger rows, errors) of a page's results: each built by `build(times, what, result)`; a RowError is
+    kept as that result's error and the rest still load."""
+    rows: list[dict[str, Any]] = []
+    errors: list[str] = []
+    for times, what, result in buckets:
+        try:
+            rows.append(build(times, what, result))
+        except RowError as exc:
+            errors.append(str(exc))
+    return rows, errors
 
 
 @dataclass(frozen=True)
