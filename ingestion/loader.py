@@ -73,12 +73,19 @@ class Loaded:
 
 
 def insert_events(
-    rows: list[dict[str, Any]], *, tenant_id: int, import_run_id: int | None, claim: bool = False
+    rows: list[dict[str, Any]],
+    *,
+    tenant_id: int,
+    import_run_id: int | None,
+    claim: bool = False,
+    rollup: bool = True,
 ) -> Loaded:
     """Insert rows, skipping those whose (tenant, dedupe_key) exists. Call inside a transaction.
 
     With `claim`, an identical row from an earlier run is taken over by this run instead of being
-    skipped, so that a re-delivered billing period can then drop exactly the rows it no longer has."""
+    skipped, so that a re-delivered billing period can then drop exactly the rows it no longer has.
+    With `rollup=False` the daily rollup is left to the caller, who must rebuild the cells of what it
+    loaded before its transaction commits (a billing period's replacement does, once for the period)."""
     unique: dict[str, dict[str, Any]] = {}
     for row in rows:
         unique.setdefault(row["dedupe_key"], row)
@@ -93,11 +100,11 @@ def insert_events(
     # itself, on SQLite from the rows inserted (ids above the highest before).
     with transaction.atomic():
         if connection.vendor == "postgresql":
-            result = _copy_insert(prepared, claim=claim)
+            result = _copy_insert(prepared, claim=claim, rollup=rollup)
         else:
-            after_id = max_event_id()
+            after_id = max_event_id() if rollup else 0
             result = _bulk_insert(prepared, tenant_id=tenant_id, import_run_id=import_run_id, claim=claim)  # SQLite
-            if result.inserted:
+            if rollup and result.inserted:
                 rollup_add_inserted(tenant_id=tenant_id, import_run_id=import_run_id, after_id=after_id)
     result.duplicates += in_batch_duplicates + len(prepared) - result.inserted - result.unchanged
     return result
@@ -169,7 +176,14 @@ def _bulk_insert(prepared: list[dict[str, Any]], *, tenant_id: int, import_run_i
         return Loaded(inserted=connection.connection.total_changes - before, unchanged=len(claimed))
 
 
-def _copy_insert(prepared: list[dict[str, Any]], *, claim: bool) -> Loaded:
+def _rolled_sql(where: str, rollup: bool) -> str:
+    """The CTE that adds the inserted rows (`ins`) to the daily rollup, or nothing when the caller rebuilds it."""
+    if not rollup:
+        return ""
+    return f", rolled AS ({pg_rollup_insert_sql('ins e', q='e.', where=where, additive=True)})"
+
+
+def _copy_insert(prepared: list[dict[str, Any]], *, claim: bool, rollup: bool = True) -> Loaded:
     columns = _columns()
     names = ", ".join(f'"{column}"' for _, column in columns)
     table = SpendEvent._meta.db_table
@@ -190,8 +204,8 @@ def _copy_insert(prepared: list[dict[str, Any]], *, claim: bool) -> Loaded:
                 f"WITH ins AS (INSERT INTO {table} ({names}) SELECT {names} FROM {STAGE_TABLE} "
                 f'ON CONFLICT ("tenant_id", "dedupe_key") DO UPDATE SET "import_run_id" = EXCLUDED."import_run_id" '
                 f'WHERE {table}."import_run_id" IS DISTINCT FROM EXCLUDED."import_run_id" '
-                f"RETURNING (xmax = 0) AS fresh, {returning}), "
-                f"rolled AS ({pg_rollup_insert_sql('ins e', q='e.', where='e.fresh', additive=True)}) "
+                f"RETURNING (xmax = 0) AS fresh{f', {returning}' if rollup else ''})"
+                f"{_rolled_sql('e.fresh', rollup)} "
                 "SELECT COUNT(*) FILTER (WHERE fresh), COUNT(*) FROM ins"
             )
             fresh, returned = cursor.fetchone()
@@ -199,8 +213,8 @@ def _copy_insert(prepared: list[dict[str, Any]], *, claim: bool) -> Loaded:
         else:
             cursor.execute(
                 f"WITH ins AS (INSERT INTO {table} ({names}) SELECT {names} FROM {STAGE_TABLE} "
-                f'ON CONFLICT ("tenant_id", "dedupe_key") DO NOTHING RETURNING {returning}), '
-                f"rolled AS ({pg_rollup_insert_sql('ins e', q='e.', additive=True)}) "
+                f'ON CONFLICT ("tenant_id", "dedupe_key") DO NOTHING RETURNING {returning if rollup else "1"})'
+                f"{_rolled_sql('', rollup)} "
                 "SELECT COUNT(*) FROM ins"
             )
             result = Loaded(inserted=cursor.fetchone()[0])
@@ -221,10 +235,16 @@ def lock_billing_period(*, tenant_id: int, billing_period: date) -> None:
 
 
 def delete_billed_period(
-    *, tenant_id: int, billing_period: date, keep_import_run_id: int | None, source: str = "bedrock"
+    *,
+    tenant_id: int,
+    billing_period: date,
+    keep_import_run_id: int | None,
+    source: str = "bedrock",
+    rebuild: bool = True,
 ) -> int:
     """Remove a period's billed rows of one source before its re-delivery is loaded (rows of the current run
-    stay). A CUR delivery replaces Bedrock's bill lines only, never another provider's of the same month."""
+    stay). A CUR delivery replaces Bedrock's bill lines only, never another provider's of the same month.
+    `rebuild=False`: the caller rebuilds the period's daily cells itself (it loaded them with rollup=False)."""
     queryset = SpendEvent.objects.filter(
         tenant_id=tenant_id,
         source=source,
@@ -234,7 +254,7 @@ def delete_billed_period(
     if keep_import_run_id is not None:
         queryset = queryset.exclude(import_run_id=keep_import_run_id)
     deleted, _ = queryset.delete()
-    if deleted:
+    if deleted and rebuild:
         rollup_rebuild(
             tenant_id=tenant_id, billing_periods=[billing_period], record_kind=SpendEvent.RecordKind.BILLED_LINE
         )

@@ -19,6 +19,8 @@ from django.db import connection, transaction
 from connections.models import Tenant
 from finops.ledger.catalog import Catalog
 from finops.ledger.coarse import coarse_deferred
+from finops.ledger.models import SpendEvent
+from finops.ledger.rollups import rollup_rebuild
 from finops.ledger.selectors import catalog_load
 from finops.ledger.services import ledger_reconcile
 from ingestion.loader import (
@@ -29,7 +31,8 @@ from ingestion.loader import (
     refresh_statistics,
 )
 from ingestion.models import ImportRun
-from ingestion.normalize import normalize_cur_row, normalize_log_record
+from ingestion.normalize import normalize_cur_row
+from ingestion.normalize_logs import normalize_log_record
 from ingestion.parsers.common import Batch, FileUnreadable, Rejected
 from ingestion.parsers.cur import CurFile, discover_cur_files, file_billing_periods, iter_cur_file
 from ingestion.parsers.invocation_logs import discover_log_files, iter_log_file
@@ -177,7 +180,11 @@ def _load_cur_file(
         tally.add_rejected(bad)
         tally.add_warnings(warnings)
         started = time.perf_counter()
-        loaded = insert_events(rows, tenant_id=context["tenant_id"], import_run_id=context["run_id"], claim=True)
+        # The period's daily cells are rebuilt once before it commits (_import_cur): a CUR line is nearly a cell
+        # of its own, and adding each batch to cells the next batches add to again cost more than the rows.
+        loaded = insert_events(
+            rows, tenant_id=context["tenant_id"], import_run_id=context["run_id"], claim=True, rollup=False
+        )
         clock.add("load", started)
         tally.loaded += loaded.inserted
         tally.unchanged += loaded.unchanged
@@ -267,8 +274,15 @@ def _import_cur(
                     )
                 # Rows of the period that this delivery no longer has (a restatement): gone.
                 group_tally.replaced += delete_billed_period(
-                    tenant_id=tenant.pk, billing_period=period, keep_import_run_id=run.pk
+                    tenant_id=tenant.pk, billing_period=period, keep_import_run_id=run.pk, rebuild=False
                 )
+                if group_tally.loaded or group_tally.replaced:
+                    # The rows went in without their daily cells: the period's bill-line cells, once.
+                    rebuilt = time.perf_counter()
+                    rollup_rebuild(
+                        tenant_id=tenant.pk, billing_periods=[period], record_kind=SpendEvent.RecordKind.BILLED_LINE
+                    )
+                    context["clock"].add("rollup", rebuilt)
                 if before_usd is not None and (group_tally.replaced or group_tally.loaded):
                     # A restatement: AWS changed a period it had delivered. Said on the run and, later, on a card.
                     restatements.append(

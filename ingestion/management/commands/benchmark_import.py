@@ -24,7 +24,7 @@ from ingestion.benchmark import import_in_child, parse_only, raw_copy, write_cur
 
 # Kept importable from here: benchmark_sync and older scripts import the writers from this module.
 __all__ = ["Command", "write_cur", "write_logs"]
-STAGES = ("parse", "normalise", "load", "reconcile")
+STAGES = ("parse", "normalise", "load", "rollup", "reconcile")
 
 
 class Command(BaseCommand):
