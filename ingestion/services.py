@@ -31,7 +31,7 @@ from ingestion.loader import (
     refresh_statistics,
 )
 from ingestion.models import ImportRun
-from ingestion.normalize import normalize_cur_row
+from ingestion.normalize_cur import normalize_cur_row
 from ingestion.normalize_logs import normalize_log_record
 from ingestion.parsers.common import Batch, FileUnreadable, Rejected
 from ingestion.parsers.cur import CurFile, discover_cur_files, file_billing_periods, iter_cur_file

@@ -127,6 +127,15 @@ def validate_event(
     `regions`: what `region` and `inference_region` must look like (AWS by default; REGION_RULES has the
     other platforms')."""
     labels = labels or {}
+    validate_text(fields, labels=labels, regions=regions)
+    validate_measures(fields, labels=labels, float_storage=float_storage)
+    return fields
+
+
+def validate_text(fields: Mapping[str, Any], *, labels: Mapping[str, str], regions: RegionRule = AWS_REGIONS) -> None:
+    """validate_event's checks of text: every string fits its column, region and account ids look right,
+    AWS identifiers are printable ASCII, tags are a map of text to text. (A CUR import runs these once per
+    distinct set of a line's text values, and `validate_measures` per line.)"""
     for field, value in fields.items():
         limit = STRING_LIMITS.get(field)
         if limit is None or field == "dedupe_key":
@@ -149,6 +158,10 @@ def validate_event(
         if value and not PRINTABLE_ASCII.match(value):
             raise ValueError(f"{_name(field, labels)} {value[:80]!r} has characters an AWS identifier cannot have")
     _check_tags(fields.get("tags", {}), _name("tags", labels))
+
+
+def validate_measures(fields: dict[str, Any], *, labels: Mapping[str, str], float_storage: bool = False) -> None:
+    """validate_event's checks of numbers, times and dates (money and units quantised in place)."""
     for field in MONEY_FIELDS:
         if fields.get(field) is not None:
             fields[field] = _check_decimal(
@@ -176,4 +189,3 @@ def validate_event(
     for field in ("usage_date", "billing_period"):
         if not isinstance(fields.get(field), date):
             raise ValueError(f"{_name(field, labels)} is not a date")
-    return fields

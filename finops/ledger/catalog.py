@@ -71,15 +71,20 @@ class Catalog:
     aliases: dict[str, str] = field(default_factory=dict)  # lower-case alias -> model_id
     prices: dict[tuple[str, str, str], list[PriceEntry]] = field(default_factory=dict)
     _normalised: dict[Any, dict[str, str]] = field(default_factory=dict, repr=False, compare=False)
+    # What importers work out from the catalog once per distinct input (a CUR line's text values ...):
+    # emptied whenever a model or a price is added, so nothing worked out from an older catalog is used.
+    derived: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def add_model(self, model: CatalogModel, aliases: list[str]) -> None:
         self._normalised.clear()
+        self.derived.clear()
         self.models[model.model_id] = model
         self.aliases[model.model_id.lower()] = model.model_id
         for alias in aliases:
             self.aliases[alias.strip().lower()] = model.model_id
 
     def add_price(self, price: PriceEntry) -> None:
+        self.derived.clear()
         key = (price.model_id, price.token_type, price.service_tier)
         self.prices.setdefault(key, []).append(price)
 

@@ -10,7 +10,8 @@ import pytest
 
 from connections.models import DEFAULT_TAG_MAPPING
 from finops.ledger.catalog import Catalog, CatalogModel, PriceEntry
-from ingestion.normalize import map_dimensions, normalize_cur_row, token_scale
+from ingestion.normalize import map_dimensions, token_scale
+from ingestion.normalize_cur import normalize_cur_row
 from ingestion.normalize_logs import normalize_log_record
 
 M = Decimal(1_000_000)

@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from finops.ledger.selectors import catalog_load
-from ingestion.normalize import normalize_cur_row
+from ingestion.normalize_cur import normalize_cur_row
 from ingestion.normalize_logs import normalize_log_record
 from ingestion.parsers.common import Batch, FileUnreadable, Rejected
 from ingestion.parsers.cur import iter_cur_file
