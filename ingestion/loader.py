@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from functools import lru_cache
+from operator import itemgetter
 from typing import Any
 
 from django.db import connection, transaction
@@ -44,11 +45,7 @@ def _json_attnames() -> frozenset[str]:
 def _with_defaults(
     row: dict[str, Any], *, defaults: dict[str, Any], tenant_id: int, import_run_id: int | None
 ) -> dict[str, Any]:
-    values = dict(defaults)
-    values.update(row)
-    values["tenant_id"] = tenant_id
-    values["import_run_id"] = import_run_id
-    return values
+    return {**defaults, **row, "tenant_id": tenant_id, "import_run_id": import_run_id}
 
 
 def _copy_rows(prepared: list[dict[str, Any]]) -> Iterator[list[Any]]:
@@ -57,8 +54,9 @@ def _copy_rows(prepared: list[dict[str, Any]]) -> Iterator[list[Any]]:
     json_names = _json_attnames()
     json_indexes = [index for index, attname in enumerate(names) if attname in json_names]
     encode = json.JSONEncoder(separators=(",", ":")).encode
+    in_order = itemgetter(*names)
     for row in prepared:
-        values = [row[attname] for attname in names]
+        values = list(in_order(row))
         for index in json_indexes:
             if isinstance(values[index], dict | list):
                 values[index] = encode(values[index])
