@@ -90,11 +90,25 @@ def _parse_timestamp(value: Any) -> datetime:
     return parsed
 
 
+DIGITS = frozenset("0123456789")
+DIGITS_START = DIGITS | {"-", "."}
+
+
 def parse_decimal(
     value: Any, *, field_name: str, blank_ok: bool = True, bound: Decimal | None = None
 ) -> Decimal | None:
     """A number as delivered (text, int, float or Decimal), finite and, with `bound`, below it in
     absolute value; a ValueError naming the field otherwise."""
+    if value.__class__ is str and 0 < len(value) <= 64 and value[0] in DIGITS_START and value[-1] in DIGITS:
+        # The usual cell, plain decimal text: straight to Decimal (its checks below, in the same order).
+        try:
+            result = Decimal(value)
+        except InvalidOperation:
+            pass
+        else:
+            if bound is not None and result.copy_abs() >= bound:
+                raise ValueError(f"{field_name}={value} is out of range (must be below {bound:,} in absolute value)")
+            return result
     if value is None or (isinstance(value, str) and value.strip() == ""):
         if blank_ok:
             return None
@@ -133,6 +147,18 @@ def parse_map(value: Any, *, field_name: str) -> dict[str, str]:
 
     Keys and values must be text (numbers are taken as their text); anything else is an error
     naming the column, never a silent conversion."""
+    if value.__class__ is str and len(value) <= 4096:
+        # The same tag and product texts repeat line after line: each read once (a copy each time).
+        return dict(_parse_map_text(value, field_name))
+    return _parse_map(value, field_name=field_name)
+
+
+@lru_cache(maxsize=8192)
+def _parse_map_text(value: str, field_name: str) -> dict[str, str]:
+    return _parse_map(value, field_name=field_name)
+
+
+def _parse_map(value: Any, *, field_name: str) -> dict[str, str]:
     if value is None:
         return {}
     if isinstance(value, dict):

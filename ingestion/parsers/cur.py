@@ -75,6 +75,8 @@ def is_bedrock(raw: dict[str, Any], product: dict[str, str]) -> bool:
 
 def _text(raw: dict[str, Any], key: str) -> str:
     value = raw.get(key)
+    if value.__class__ is str:
+        return value.strip()
     if value is None:
         return ""
     if isinstance(value, str):

@@ -6,6 +6,7 @@ fixture files, the demo company's CUR deliveries, damaged files and generated ro
 from __future__ import annotations
 
 import copy
+import json
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -19,6 +20,7 @@ from connections.models import DEFAULT_TAG_MAPPING
 from finops.ledger.catalog import Catalog
 from finops.ledger.selectors import catalog_load
 from ingestion.normalize_cur import normalize_cur_row
+from ingestion.parsers.common import parse_decimal, parse_map
 from ingestion.parsers.cur import discover_cur_files, iter_cur_file
 from tests.fixtures import make_fixtures as mf
 from tests.ingestion import cur_reference
@@ -190,3 +192,34 @@ def test_rows_of_damaged_files_normalise_as_before(edits: list[tuple[int, int, b
         return
     for raw in rows:
         _same(raw, catalog)
+
+
+def _decimal_outcome(value: str, bound: Decimal | None) -> Any:
+    try:
+        return repr(parse_decimal(value, field_name="line_item_unblended_cost", bound=bound))
+    except ValueError as exc:
+        return str(exc).replace(f"={value.strip()!r}", "=?").replace(f"={value!r}", "=?")
+
+
+@PROPERTY
+@given(
+    value=st.one_of(
+        st.decimals(allow_nan=False).map(str),
+        st.from_regex(r"-?[0-9_.eE+-]{1,70}", fullmatch=True),
+        st.sampled_from(["1e999999999", "-0", ".5", "5.", "1_000", "9" * 64, "9" * 65, "-1e-7"]),
+    ),
+    bound=st.sampled_from([None, Decimal(10**9)]),
+)
+def test_plain_decimal_text_reads_as_through_the_general_path(value: str, bound: Decimal | None) -> None:
+    """A plain number cell goes straight to Decimal; padded with spaces it takes the general path (strip, checks):
+    both must give the same number, or the same reason."""
+    assert _decimal_outcome(value, bound) == _decimal_outcome(f" {value} ", bound)
+
+
+@PROPERTY
+@given(tags=st.dictionaries(st.text(max_size=8), st.text(max_size=8), max_size=4))
+def test_a_map_text_read_again_is_a_fresh_equal_dict(tags: dict[str, str]) -> None:
+    text = json.dumps(tags)
+    first = parse_map(text, field_name="tags")
+    first["changed"] = "by a caller"
+    assert parse_map(text, field_name="tags") == tags
