@@ -273,6 +273,9 @@ AXES_CLIENT_IP_CALLABLE = "connections.throttling.client_ip_address"
 # Reverse proxies in front of the app that append the client address to X-Forwarded-For (0: use REMOTE_ADDR).
 # Behind a proxy that is left at 0, every login comes from the proxy's address.
 FINOPS_TRUSTED_PROXY_COUNT = env_int("FINOPS_TRUSTED_PROXY_COUNT", 0, minimum=0)
+# An import file at least this large (bytes on disk) is parsed and normalised in a forked child process, beside
+# the loading; a smaller one in a thread (forking costs a few milliseconds). 0: always a child process.
+FINOPS_IMPORT_FORK_MIN_BYTES = env_int("FINOPS_IMPORT_FORK_MIN_BYTES", 1_000_000, minimum=0)
 
 # Content-Security-Policy (django-csp 4): scripts and styles only from our own static files. Pages have no
 # inline scripts (a figure is a div carrying its JSON, drawn by static/js/charts.js), htmx is configured by a

@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from datetime import date
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,7 @@ from ingestion.normalize_logs import normalize_log_record
 from ingestion.parsers.common import Batch, FileUnreadable, Rejected
 from ingestion.parsers.cur import CurFile, discover_cur_files, file_billing_periods, iter_cur_file
 from ingestion.parsers.invocation_logs import discover_log_files, iter_log_file
-from ingestion.pipeline import prefetched
+from ingestion.pipeline import forked, prefetched
 from ingestion.runs import (
     StageClock,
     Tally,
@@ -94,6 +95,26 @@ def _normalise_batch(
             warnings.append(Rejected(file, line, row["data_issue"]))
         rows.append(row)
     return rows, rejected, warnings
+
+
+def _beside_loading(path: Path, make: Callable[[], Iterator[Any]], *, clock: StageClock) -> Iterator[Any]:
+    """The normalised batches of a file, made while the caller loads the ones before: in a forked child process
+    for a file of FINOPS_IMPORT_FORK_MIN_BYTES or more (its parsing and normalising then run on another core,
+    beside the loading, instead of taking turns with it for the interpreter lock), else in a thread."""
+    try:
+        size = path.stat().st_size
+    except OSError:
+        size = 0
+    if size >= settings.FINOPS_IMPORT_FORK_MIN_BYTES:
+        return forked(lambda: _without_raw_rows(make()), stage_seconds=clock.seconds)
+    return prefetched(make())
+
+
+def _without_raw_rows(items: Iterator[Any]) -> Iterator[Any]:
+    """The items with their batch's parsed rows left behind (the loader needs only the normalised ones)."""
+    for item in items:
+        item[0].rows = []
+        yield item
 
 
 # --- CUR ----------------------------------------------------------------------------------------
@@ -172,7 +193,10 @@ def _load_cur_file(
     say: Progress,
 ) -> None:
     clock: StageClock = context["clock"]
-    for batch, outside, rows, bad, warnings in prefetched(_cur_batches(item, period=period, context=context)):
+    batches = _beside_loading(
+        item.path, lambda: _cur_batches(item, period=period, context=context), clock=context["clock"]
+    )
+    for batch, outside, rows, bad, warnings in batches:
         tally.read += batch.read
         tally.skipped.update(batch.skipped)
         tally.add_rejected(batch.rejected)
@@ -408,16 +432,21 @@ def _import_logs(
         try:
             # One file, one transaction: a file that turns out damaged half-way loads nothing.
             with transaction.atomic():
-                batches = _log_batches(
+                batches = _beside_loading(
                     path,
-                    hash_key=hash_key,
-                    batch_size=batch_size,
-                    catalog=catalog,
-                    mapping=mapping,
+                    partial(
+                        _log_batches,
+                        path,
+                        hash_key=hash_key,
+                        batch_size=batch_size,
+                        catalog=catalog,
+                        mapping=mapping,
+                        clock=clock,
+                        float_storage=connection.vendor == "sqlite",
+                    ),
                     clock=clock,
-                    float_storage=connection.vendor == "sqlite",
                 )
-                for batch, rows, bad, warnings in prefetched(batches):
+                for batch, rows, bad, warnings in batches:
                     file_tally.read += batch.read
                     file_tally.add_rejected(batch.rejected)
                     file_tally.add_rejected(bad)
