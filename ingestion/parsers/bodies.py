@@ -13,15 +13,26 @@ from typing import Any
 
 CACHE_MARKERS = ("cachePoint", "cache_control")
 MAX_DEPTH = 64  # bodies nested deeper than this are not prompts worth measuring
+STOP_KEYS = ("stopReason", "stop_reason", "completionReason")
 
 
 def _has_marker(value: Any, depth: int = 0) -> bool:
+    """Whether a dict at most MAX_DEPTH levels down has a cache marker key. (Scalars are not visited:
+    they have none.)"""
     if depth > MAX_DEPTH:
         return False
     if isinstance(value, dict):
-        return any(m in value for m in CACHE_MARKERS) or any(_has_marker(v, depth + 1) for v in value.values())
-    if isinstance(value, list):
-        return any(_has_marker(v, depth + 1) for v in value)
+        if "cachePoint" in value or "cache_control" in value:
+            return True
+        children: Any = value.values()
+    elif isinstance(value, list):
+        children = value
+    else:
+        return False
+    depth += 1
+    for child in children:
+        if isinstance(child, dict | list) and _has_marker(child, depth):
+            return True
     return False
 
 
@@ -50,8 +61,11 @@ def _blocks(message: Any) -> list[Any]:
     return list(content) if isinstance(content, list) else []
 
 
-def reusable_prefix(body: Any) -> tuple[Any, int] | None:
-    """(the prefix, its characters of text), or None when the body has none (or is not a prompt)."""
+def reusable_prefix(body: Any, *, markers: bool = True) -> tuple[Any, int] | None:
+    """(the prefix, its characters of text), or None when the body has none (or is not a prompt).
+
+    `markers=False`: the caller knows no block carries a cache marker (its record's text has none), so
+    the blocks are not searched for one."""
     if not isinstance(body, dict):
         return None
     parts: list[Any] = []
@@ -62,11 +76,11 @@ def reusable_prefix(body: Any) -> tuple[Any, int] | None:
     if tools:
         parts.append({"tools": tools})
     messages = body.get("messages")
-    if isinstance(messages, list):
-        flat = [(index, block) for index, message in enumerate(messages) for block in _blocks(message)]
-        marked = [n for n, (_, block) in enumerate(flat) if _has_marker(block)]
-        if marked:
-            parts.append({"messages": [block for _, block in flat[: marked[-1] + 1]]})
+    if markers and isinstance(messages, list):
+        flat = [block for message in messages for block in _blocks(message)]
+        last = next((n for n in range(len(flat) - 1, -1, -1) if _has_marker(flat[n])), None)
+        if last is not None:
+            parts.append({"messages": flat[: last + 1]})
     if not parts:
         return None
     chars = sum(
@@ -83,14 +97,14 @@ def uses_caching(body: Any) -> bool:
 def stop_reason(body: Any) -> str:
     """The response's stop reason: Converse `stopReason`, Anthropic `stop_reason`, or the last one in a
     streamed body (a list of events: `messageStop.stopReason`, `delta.stop_reason`)."""
-    events = body if isinstance(body, list) else [body]
     found = ""
-    for event in events[:10_000]:
+    for event in body[:10_000] if isinstance(body, list) else (body,):
         if not isinstance(event, dict):
             continue
         for holder in (event, event.get("messageStop"), event.get("delta"), event.get("message")):
             if isinstance(holder, dict):
-                for key in ("stopReason", "stop_reason", "completionReason"):
-                    if isinstance(holder.get(key), str) and holder[key]:
-                        found = holder[key]
+                for key in STOP_KEYS:
+                    value = holder.get(key)
+                    if isinstance(value, str) and value:
+                        found = value
     return found[:32]
