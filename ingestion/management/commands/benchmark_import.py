@@ -149,7 +149,9 @@ class Command(BaseCommand):
             if indexed and without > 0:
                 say(f"  ratio without reconciliation / raw COPY: {main['read'] / without / indexed:.2f}")
             for run in source["runs"]:
-                say(f"  peak RSS importing {run['size']:>9,} rows: {run['peak_rss_mb']:.0f} MB")
+                child = run.get("child_peak_rss_mb", 0)
+                beside = f" (+ {child:.0f} MB in the child process that parsed it)" if child else ""
+                say(f"  peak RSS importing {run['size']:>9,} rows: {run['peak_rss_mb']:.0f} MB{beside}")
             if "all_duplicates" in source:
                 again = source["all_duplicates"]
                 say(f"  the same file again (all duplicates): {again['read'] / again['seconds']:,.0f} rows/s")
