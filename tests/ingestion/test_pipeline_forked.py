@@ -4,6 +4,7 @@ parent's database connection untouched; and an import through it loads exactly w
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 from collections import Counter
 from collections.abc import Iterator
@@ -59,16 +60,31 @@ def test_the_child_stage_times_come_back() -> None:
 
 
 def test_a_consumer_that_stops_early_ends_the_child() -> None:
-    def produce() -> Iterator[bytes]:
+    def produce() -> Iterator[tuple[int, bytes]]:
         for _ in range(100_000):
-            yield b"x" * 10_000
+            yield os.getpid(), b"x" * 10_000
 
     items = forked(produce)
-    assert next(items) == b"x" * 10_000
+    child, data = next(items)
+    assert data == b"x" * 10_000 and child != os.getpid()
     items.close()  # the loading failed: the child must not go on (nor linger)
-    import multiprocessing
+    with pytest.raises(ProcessLookupError):
+        os.kill(child, 0)  # killed and reaped
 
-    assert not [c for c in multiprocessing.active_children() if c.name == "import-child"]
+
+def _in_a_daemonic_process(results: Any) -> None:
+    results.put(sum(forked(lambda: iter(range(10)))))
+
+
+def test_it_works_in_a_daemonic_process_as_a_django_q2_worker_is() -> None:
+    """multiprocessing refuses children to a daemonic process (django-q2's workers are): a plain fork is not refused."""
+    context = multiprocessing.get_context("fork")
+    results = context.Queue()
+    worker = context.Process(target=_in_a_daemonic_process, args=(results,), daemon=True)
+    worker.start()
+    assert results.get(timeout=30) == 45
+    worker.join(timeout=30)
+    assert worker.exitcode == 0
 
 
 @pytest.mark.django_db
