@@ -1,12 +1,12 @@
 """Invocation-log records -> ledger fields. Pure: the catalog snapshot and the tenant's tag mapping come in
 as arguments, a dict of SpendEvent fields (or a ValueError naming what is wrong) comes out. (CUR rows are in
-ingestion.normalize, with the helpers both share.)
+ingestion.normalize_cur, with the helpers both share in ingestion.normalize.)
 
-`normalize_log_record_exact` (ingestion.normalize_logs_exact) is the definition. `normalize_log_record` gives the same dict for the common
-record with less work per record (`_Static` below: what follows from a record's model, identity,
-regions and tier is worked out once per distinct set of them, and what follows from its requestMetadata once
-per distinct tag set) and runs the definition for any other record, so every reason, and which reason a
-record with two problems gets, is the definition's."""
+`normalize_log_record_exact` (ingestion.normalize_logs_exact) is the definition. `normalize_log_record` gives
+the same dict for the common record with less work per record (`_Static` below: what follows from a record's
+model, identity, regions and tier is worked out once per distinct set of them, and what follows from its
+requestMetadata once per distinct tag set) and runs the definition for any other record, so every reason, and
+which reason a record with two problems gets, is the definition's."""
 
 from __future__ import annotations
 
