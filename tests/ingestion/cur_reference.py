@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Iterable, Mapping
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from finops.ledger.catalog import Catalog
 from ingestion.normalize import (
-    DIMENSIONS,
     SCALE_LABELS,
     TOKEN_FIELDS,
     USAGE_LINE_TYPES,
@@ -23,7 +21,14 @@ from ingestion.normalize import (
     map_dimensions,
     token_scale,
 )
-from ingestion.parsers.usage_types import UsageType, normalise_model_token
+from ingestion.normalize_cur import (  # the labels, messages and token types are the same data as before
+    CUR_LABELS,
+    NEGATIVE_USAGE,
+    RESOURCE_ARN,
+    UNPARSED,
+    _price_token_type,
+)
+from ingestion.parsers.usage_types import normalise_model_token
 from ingestion.validation import MAX_TOKENS, validate_event
 
 
@@ -31,45 +36,6 @@ def _stable_key(prefix: str, parts: Iterable[Any]) -> str:
     text = json.dumps(list(parts), default=str, separators=(",", ":"), sort_keys=True)
     digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
     return f"{prefix}:{digest[:48]}"
-
-
-# Ledger field -> the name it has in the delivered file, so a rejection names what the user can find.
-CUR_LABELS = {
-    "account_id": "line_item_usage_account_id",
-    "region": "product_region_code",
-    "model_ref": "line_item_usage_type (model)",
-    "operation": "line_item_operation",
-    "usage_type": "line_item_usage_type",
-    "line_item_type": "line_item_line_item_type",
-    "inference_profile_arn": "line_item_resource_id",
-    "cost_usd": "line_item_unblended_cost",
-    "list_cost_usd": "pricing_public_on_demand_cost",
-    "units": "line_item_usage_amount",
-    "unit": "pricing_unit",
-    "iam_principal": "line_item_iam_principal",
-    "principal_name": "line_item_iam_principal (name)",
-    "role_name": "line_item_iam_principal (role)",
-    "user_id": "line_item_user_identifier",
-    "tags": "tags",
-    "usage_start": "line_item_usage_start_date",
-    "usage_end": "line_item_usage_end_date",
-    **{f: f"tags ({f} tag value)" for f in DIMENSIONS if f != "user_id"},
-    **{f: f"line_item_usage_amount as {f.replace('_', ' ')}" for f in TOKEN_FIELDS.values()},
-}
-RESOURCE_ARN = re.compile(r":(?:application-)?inference-profile/|:provisioned-model/")
-NEGATIVE_USAGE = "negative usage amount on a usage line: cost kept, tokens not counted"
-UNPARSED = "usage type not understood: cost and quantity kept, no tokens counted"
-MODALITY_TOKEN_TYPES = {"speech": "audio"}
-
-
-def _price_token_type(usage: UsageType) -> str:
-    """The token type a price is looked up by: input / output / cache_read / cache_write, or with the
-    modality when it is not text (input_video, output_audio ...)."""
-    if not usage.token_type:
-        return ""
-    if usage.modality and usage.token_type in {"input", "output"}:
-        return f"{usage.token_type}_{MODALITY_TOKEN_TYPES.get(usage.modality, usage.modality)}"
-    return usage.token_type
 
 
 def normalize_cur_row(
