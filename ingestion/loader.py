@@ -272,8 +272,16 @@ def period_billed_total(*, tenant_id: int, billing_period: date, source: str = "
     return sum((c or Decimal(0) for c in costs), Decimal(0)) if costs else None
 
 
+# The columns the import's own later statements filter and join on (reconciliation, the rollup rebuild, the
+# joins by id). ANALYZE of these alone still refreshes the table's row count, and takes a fifth of the time of
+# all ~60 columns (0.97 -> 0.17 s on a 300k-row ledger); autovacuum analyses the rest later, as it always did.
+ANALYZE_COLUMNS = ("id", "tenant_id", "source", "record_kind", "billing_period", "usage_date", "line_item_type",
+                   "usage_category", "model_id", "import_run_id")  # fmt: skip
+
+
 def refresh_statistics(*, rows_loaded: int) -> bool:
-    """ANALYZE the ledger when this import grew it by more than a fifth (at least 10,000 rows).
+    """ANALYZE the ledger's filter and join columns when this import grew it by more than a fifth (at least
+    10,000 rows).
 
     Autovacuum analyses a table only some time after a bulk load; until then the planner works from the
     old row count, and a join by id to a few hundred rows became a hash of the whole ledger (250 ms per
@@ -287,5 +295,6 @@ def refresh_statistics(*, rows_loaded: int) -> bool:
         estimate = max(float(found[0]) if found else 0.0, 0.0)  # -1: never analysed
         if rows_loaded <= estimate / 5:
             return False
-        cursor.execute(f"ANALYZE {table}")
+        columns = ", ".join(f'"{name}"' for name in ANALYZE_COLUMNS)
+        cursor.execute(f"ANALYZE {table} ({columns})")
     return True
