@@ -63,6 +63,40 @@ def _copy_rows(prepared: list[dict[str, Any]]) -> Iterator[list[Any]]:
         yield values
 
 
+@dataclass(frozen=True)
+class Packed:
+    """A batch's ledger rows made ready for PostgreSQL's COPY where they were normalised (the process that
+    parses a large file): the rows of distinct dedupe keys as COPY text in the ledger's column order, for
+    one tenant and run. Handing these bytes over costs next to nothing, where pickling the rows' dicts,
+    unpickling them and putting their values in order cost the loading process ~25 us a row."""
+
+    data: bytes
+    rows: int  # distinct dedupe keys in the batch, in `data`
+    duplicates: int  # rows of the batch whose dedupe key an earlier row of it had
+    billing_periods: frozenset[date]
+
+
+def pack_events(rows: list[dict[str, Any]], *, tenant_id: int, import_run_id: int | None) -> Packed:
+    """The rows as `insert_events` would COPY them (PostgreSQL): the first row of each dedupe key, defaults
+    filled in, values formatted by psycopg's own COPY text formatter and the adapters a cursor has."""
+    from psycopg import adapt
+    from psycopg._copy_base import format_row_text  # what Copy.write_row formats a row with
+
+    unique: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        unique.setdefault(row["dedupe_key"], row)
+    defaults = _defaults()
+    prepared = [
+        _with_defaults(r, defaults=defaults, tenant_id=tenant_id, import_run_id=import_run_id) for r in unique.values()
+    ]
+    transformer = adapt.Transformer()
+    out = bytearray()
+    for values in _copy_rows(prepared):
+        format_row_text(values, transformer, out)
+    periods = frozenset(row["billing_period"] for row in prepared)
+    return Packed(data=bytes(out), rows=len(prepared), duplicates=len(rows) - len(prepared), billing_periods=periods)
+
+
 @dataclass
 class Loaded:
     inserted: int = 0
@@ -71,7 +105,7 @@ class Loaded:
 
 
 def insert_events(
-    rows: list[dict[str, Any]],
+    rows: list[dict[str, Any]] | Packed,
     *,
     tenant_id: int,
     import_run_id: int | None,
@@ -80,10 +114,21 @@ def insert_events(
 ) -> Loaded:
     """Insert rows, skipping those whose (tenant, dedupe_key) exists. Call inside a transaction.
 
+    `rows` may come `Packed` (PostgreSQL only), made by `pack_events` for the same tenant and run.
+
     With `claim`, an identical row from an earlier run is taken over by this run instead of being
     skipped, so that a re-delivered billing period can then drop exactly the rows it no longer has.
     With `rollup=False` the daily rollup is left to the caller, who must rebuild the cells of what it
     loaded before its transaction commits (a billing period's replacement does, once for the period)."""
+    if isinstance(rows, Packed):
+        if connection.vendor != "postgresql":
+            raise ValueError("packed rows are COPY text: PostgreSQL only")
+        if not rows.rows:
+            return Loaded(duplicates=rows.duplicates)
+        with transaction.atomic():
+            result = _copy_insert(rows, claim=claim, rollup=rollup)
+        result.duplicates += rows.duplicates + rows.rows - result.inserted - result.unchanged
+        return result
     unique: dict[str, dict[str, Any]] = {}
     for row in rows:
         unique.setdefault(row["dedupe_key"], row)
@@ -181,7 +226,7 @@ def _rolled_sql(where: str, rollup: bool) -> str:
     return f", rolled AS ({pg_rollup_insert_sql('ins e', q='e.', where=where, additive=True)})"
 
 
-def _copy_insert(prepared: list[dict[str, Any]], *, claim: bool, rollup: bool = True) -> Loaded:
+def _copy_insert(prepared: list[dict[str, Any]] | Packed, *, claim: bool, rollup: bool = True) -> Loaded:
     columns = _columns()
     names = ", ".join(f'"{column}"' for _, column in columns)
     table = SpendEvent._meta.db_table
@@ -192,8 +237,11 @@ def _copy_insert(prepared: list[dict[str, Any]], *, claim: bool, rollup: bool = 
             f"CREATE TEMP TABLE IF NOT EXISTS {STAGE_TABLE} ON COMMIT DROP AS SELECT {names} FROM {table} WITH NO DATA"
         )
         with cursor.copy(f"COPY {STAGE_TABLE} ({names}) FROM STDIN") as copy:
-            for values in _copy_rows(prepared):
-                copy.write_row(values)
+            if isinstance(prepared, Packed):
+                copy.write(prepared.data)
+            else:
+                for values in _copy_rows(prepared):
+                    copy.write_row(values)
         returning = pg_returning_columns()
         if claim:
             # xmax = 0 tells a fresh row from one taken over; rows this run already has are not returned.

@@ -25,9 +25,11 @@ from finops.ledger.rollups import rollup_rebuild
 from finops.ledger.selectors import catalog_load
 from finops.ledger.services import ledger_reconcile
 from ingestion.loader import (
+    Packed,
     delete_billed_period,
     insert_events,
     lock_billing_period,
+    pack_events,
     period_billed_total,
     refresh_statistics,
 )
@@ -110,6 +112,13 @@ def _beside_loading(path: Path, make: Callable[[], Iterator[Any]], *, clock: Sta
     return prefetched(make())
 
 
+def _packed(rows: list[dict[str, Any]], tenant_id: int, run_id: int | None) -> list[dict[str, Any]] | Packed:
+    """On PostgreSQL, the batch's rows as COPY text, made here beside the loading (see `Packed`)."""
+    if connection.vendor != "postgresql":
+        return rows
+    return pack_events(rows, tenant_id=tenant_id, import_run_id=run_id)
+
+
 def _without_raw_rows(items: Iterator[Any]) -> Iterator[Any]:
     """The items with their batch's parsed rows left behind (the loader needs only the normalised ones)."""
     for item in items:
@@ -152,7 +161,7 @@ def _cur_groups(files: list[CurFile], tally: Tally, say: Progress) -> list[tuple
     return sorted(groups.items())
 
 
-NormalisedBatch = tuple[Batch, list[Rejected], list[dict[str, Any]], list[Rejected], list[Rejected]]
+NormalisedBatch = tuple[Batch, list[Rejected], list[dict[str, Any]] | Packed, list[Rejected], list[Rejected]]
 
 
 def _cur_batches(item: CurFile, *, period: date, context: dict[str, Any]) -> Iterator[NormalisedBatch]:
@@ -181,7 +190,7 @@ def _cur_batches(item: CurFile, *, period: date, context: dict[str, Any]) -> Ite
             batch, normalize_cur_row, context["catalog"], context["mapping"], float_storage=context["float_storage"]
         )
         clock.add("normalise", started)
-        yield batch, outside, rows, bad, warnings
+        yield batch, outside, _packed(rows, context["tenant_id"], context["run_id"]), bad, warnings
 
 
 def _load_cur_file(
@@ -443,6 +452,7 @@ def _import_logs(
                         mapping=mapping,
                         clock=clock,
                         float_storage=connection.vendor == "sqlite",
+                        load_into=(tenant.pk, run.pk),
                     ),
                     clock=clock,
                 )
@@ -454,7 +464,9 @@ def _import_logs(
                     started_at = time.perf_counter()
                     loaded = insert_events(rows, tenant_id=tenant.pk, import_run_id=run.pk)
                     clock.add("load", started_at)
-                    file_periods.update(row["billing_period"] for row in rows)
+                    file_periods.update(
+                        rows.billing_periods if isinstance(rows, Packed) else (row["billing_period"] for row in rows)
+                    )
                     file_tally.loaded += loaded.inserted
                     if loaded.duplicates:
                         file_tally.skipped["already loaded (same requestId)"] += loaded.duplicates
@@ -488,16 +500,17 @@ def _log_batches(
     mapping: dict[str, list[str]],
     clock: StageClock,
     float_storage: bool,
-) -> Iterator[tuple[Batch, list[dict[str, Any]], list[Rejected], list[Rejected]]]:
-    """(batch, ledger rows, rejected, warnings) per batch of a log file. No database: this runs in the prefetch
-    thread."""
+    load_into: tuple[int, int],
+) -> Iterator[tuple[Batch, list[dict[str, Any]] | Packed, list[Rejected], list[Rejected]]]:
+    """(batch, ledger rows, rejected, warnings) per batch of a log file, the rows packed for the tenant and run
+    of `load_into` on PostgreSQL. No database: this runs in the prefetch thread or the forked child process."""
     for batch in clock.timed("parse", iter_log_file(path, hash_key=hash_key, batch_size=batch_size)):
         started = time.perf_counter()
         rows, bad, warnings = _normalise_batch(
             batch, normalize_log_record, catalog, mapping, float_storage=float_storage
         )
         clock.add("normalise", started)
-        yield batch, rows, bad, warnings
+        yield batch, _packed(rows, *load_into), bad, warnings
 
 
 def iter_rejected(run: ImportRun) -> Iterator[str]:
