@@ -276,6 +276,9 @@ FINOPS_TRUSTED_PROXY_COUNT = env_int("FINOPS_TRUSTED_PROXY_COUNT", 0, minimum=0)
 # An import file at least this large (bytes on disk) is parsed and normalised in a forked child process, beside
 # the loading; a smaller one in a thread (forking costs a few milliseconds). 0: always a child process.
 FINOPS_IMPORT_FORK_MIN_BYTES = env_int("FINOPS_IMPORT_FORK_MIN_BYTES", 1_000_000, minimum=0)
+# PostgreSQL's work_mem for the transaction that rebuilds a slice of the daily rollup (a billing period's
+# cells after a CUR delivery): enough to group the slice's rows in memory rather than sort them on disk.
+FINOPS_ROLLUP_WORK_MEM = os.environ.get("FINOPS_ROLLUP_WORK_MEM", "64MB")
 
 # Content-Security-Policy (django-csp 4): scripts and styles only from our own static files. Pages have no
 # inline scripts (a figure is a div carrying its JSON, drawn by static/js/charts.js), htmx is configured by a

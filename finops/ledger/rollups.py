@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 
@@ -285,7 +287,8 @@ def rollup_rebuild(
     with transaction.atomic():
         cells.filter(condition).delete()
         if connection.vendor == "postgresql":
-            _pg_insert_select(raw.filter(condition), additive=False)
+            with pg_hashed_grouping():
+                _pg_insert_select(raw.filter(condition), additive=False)
         else:
             created: dict[tuple[date, str], _Cell] = {}
             _accumulate(_rows(raw.filter(condition)), created)
@@ -303,6 +306,25 @@ def _rows(queryset: QuerySet[SpendEvent]) -> Iterator[dict[str, Any]]:
 
 
 # --- PostgreSQL: set-based ------------------------------------------------------------------------
+
+
+@contextmanager
+def pg_hashed_grouping() -> Iterator[None]:
+    """Group the rows of the statements inside by hashing them, in memory: work_mem for the rest of the
+    transaction (settings.FINOPS_ROLLUP_WORK_MEM, as SET LOCAL does) and sorting off for these statements.
+    Rows loaded in the same transaction have no statistics yet, so the planner expects a handful and sorts
+    them; for a billing period's 100k CUR lines the sort made the rebuild 1.5-1.7 s against 1.0-1.2 s hashed
+    (and with the default 4 MB, once statistics exist, a sort on disk: 2.2-2.6 s against 1.4 s)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT current_setting('enable_sort'), set_config('work_mem', %s, true), "
+            "set_config('enable_sort', 'off', true)",
+            [settings.FINOPS_ROLLUP_WORK_MEM],
+        )
+        (sort, _, _) = cursor.fetchone()
+    yield  # (an error inside rolls the block back, and these settings with it: nothing to restore then)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('enable_sort', %s, true)", [sort])
 
 
 def _pg_key_sql(q: str, dimensions: tuple[str, ...] = DIMENSIONS) -> str:

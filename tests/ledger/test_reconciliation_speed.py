@@ -16,7 +16,7 @@ from connections.models import Tenant
 from finops.ledger.models import SpendEvent
 from finops.ledger.reconciliation import _Prices
 from finops.ledger.selectors import catalog_load
-from finops.ledger.services import ledger_reconcile
+from finops.ledger.services import catalog_seed_apply, ledger_reconcile
 from tests.factories import billed_line, ledger_row
 
 DAY = date(2026, 6, 3)
@@ -25,10 +25,10 @@ BOB = "arn:aws:iam::111111111111:user/bob"
 SONNET = "anthropic.claude-sonnet-4-6"
 
 
-@pytest.fixture(scope="module")
-def catalog(django_db_setup: None, django_db_blocker: pytest.FixtureRequest) -> object:
-    with django_db_blocker.unblock():
-        return catalog_load()
+@pytest.fixture
+def catalog(db: None) -> object:
+    catalog_seed_apply()  # the seeded catalog (a transactional test before this one may have emptied the tables)
+    return catalog_load()
 
 
 tokens = st.integers(min_value=0, max_value=400_000)

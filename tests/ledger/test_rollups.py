@@ -9,7 +9,10 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from django.db import connection, transaction
 from django.db.models import F, Sum
+from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 
 from connections.models import Tenant
 from finops.ledger.models import LATENCY_EDGES_MS, ModelPrice, SpendDaily, SpendEvent
@@ -114,3 +117,28 @@ def test_latency_buckets_cover_every_value() -> None:
     assert latency_bucket(LATENCY_EDGES_MS[0] - 1) == "latency_b00"
     assert latency_bucket(LATENCY_EDGES_MS[0]) == "latency_b01"
     assert latency_bucket(10**9) == f"latency_b{len(LATENCY_EDGES_MS):02d}"
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="work_mem is PostgreSQL's")
+@pytest.mark.django_db(transaction=True)
+@override_settings(FINOPS_ROLLUP_WORK_MEM="48MB")
+def test_a_rebuild_groups_by_hashing_in_the_memory_its_setting_gives(tenant: Tenant) -> None:
+    import_cur(tenant=tenant, paths=[FIXTURES / "cur" / "cur2-bedrock-2026-06.csv"])
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SHOW work_mem")
+        (before,) = cursor.fetchone()
+        with CaptureQueriesContext(connection) as queries:
+            rollup_rebuild(tenant_id=tenant.pk)
+        cursor.execute("SHOW work_mem")
+        assert cursor.fetchone() == ("48MB",)
+        # Sorting was off for the statement that grouped the rows (a hash in memory), and is on again after it.
+        cursor.execute("SHOW enable_sort")
+        assert cursor.fetchone() == ("on",)
+        sql = [query["sql"] for query in queries]
+        (grouping,) = [i for i, text in enumerate(sql) if text.startswith("INSERT INTO ai_spend_daily ")]
+        assert "set_config('enable_sort', 'off', true)" in sql[grouping - 1]
+        assert sql[grouping + 1].startswith("SELECT set_config('enable_sort',")
+    with connection.cursor() as cursor:  # SET LOCAL: the transaction's own, gone with it
+        cursor.execute("SHOW work_mem")
+        assert cursor.fetchone() == (before,) != ("48MB",)
+    assert rollup_check(tenant_id=tenant.pk) == []
