@@ -22,7 +22,8 @@ from datetime import date
 from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Case, CharField, Count, F, Q, Sum, Value, When
 
 from connections.models import Tenant
 from finops.ledger.bulk import bulk_set_rows
@@ -180,17 +181,16 @@ def reconcile_period(*, tenant: Tenant, period: date, catalog: Catalog) -> Recon
 
 
 def _reconcile_day(events: Any, day: date, prices: _Prices, result: Reconciliation) -> None:
-    bills = list(
-        events.filter(
-            record_kind=SpendEvent.RecordKind.BILLED_LINE,
-            usage_date=day,
-            line_item_type__in=USAGE_LINE_TYPES,
-            usage_category="tokens",
-        )
-        .exclude(model_id="")
-        .values(*BILL_FIELDS)
-    )
+    day_bills = events.filter(
+        record_kind=SpendEvent.RecordKind.BILLED_LINE,
+        usage_date=day,
+        line_item_type__in=USAGE_LINE_TYPES,
+        usage_category="tokens",
+    ).exclude(model_id="")
     requests = list(events.filter(record_kind=SpendEvent.RecordKind.REQUEST, usage_date=day).values(*REQUEST_FIELDS))
+    if not requests and _bills_alone(day_bills, result):
+        return
+    bills = list(day_bills.values(*BILL_FIELDS))
     if not bills and not requests:
         return
     billed: dict[Bucket, Decimal] = defaultdict(Decimal)
@@ -259,6 +259,43 @@ def _reconcile_day(events: Any, day: date, prices: _Prices, result: Reconciliati
     if filled:
         result.rows_changed += bulk_set_rows(SpendEvent, PRINCIPAL_DIMENSIONS, filled)
         result.dimensions_filled += len(filled)
+
+
+def _bills_alone(bills: Any, result: Reconciliation) -> bool:
+    """A day with bill lines and no request (a tenant without invocation logs, or a day whose logs are not in):
+    every bucket stays unattributed and every bill line's allocation is 0. Summed per bucket by PostgreSQL
+    (exact numeric sums) instead of reading every line; the same result as the general path. False, and
+    nothing done, on SQLite (whose SUM of decimals is a float) or when another provider's lines are there
+    (their buckets need each line's billing scope): the general path then does the day."""
+    if connection.vendor != "postgresql":
+        return False
+    buckets = list(
+        bills.values("usage_date", "account_id", "region", "model_id", "service_tier", "iam_principal")
+        .annotate(
+            base_type=Case(
+                When(token_type__startswith="input_", then=Value("input")),
+                When(token_type__startswith="output_", then=Value("output")),
+                default=F("token_type"),
+                output_field=CharField(),
+            ),
+            route_class=Case(When(route="global", then=Value("global")), default=Value("regional")),
+            total=Sum("cost_usd"),
+            others=Count("id", filter=~Q(source="bedrock")),
+        )
+        .order_by()
+    )
+    if any(row["others"] for row in buckets):
+        return False
+    for row in buckets:
+        total = row["total"] if row["total"] is not None else Decimal(0)
+        bucket = ("bedrock", "", row["usage_date"], row["account_id"], row["region"], row["model_id"],
+                  row["base_type"], row["route_class"], row["service_tier"], row["iam_principal"])  # fmt: skip
+        result.buckets += 1
+        result.billed_usage_usd += total
+        result.unattributed_usd += total
+        result.unattributed_buckets.append({"bucket": [str(p) for p in bucket], "billed_usd": str(total)})
+    result.rows_changed += bills.exclude(allocated_cost_usd=0).update(allocated_cost_usd=Decimal(0))
+    return True
 
 
 def _scopes(bills: list[dict[str, Any]], requests: list[dict[str, Any]]) -> dict[int, str]:
