@@ -242,22 +242,32 @@ class Catalog:
         for key, count in tokens.items():
             if not count:
                 continue
-            token_type, ttl = ("cache_write", "1h") if key == "cache_write_1h" else (key, "")
-            entry = self.price(
-                model_id=model_id,
-                token_type=token_type,
-                on=on,
-                route=route,
-                service_tier=service_tier,
-                region=region,
-                context=context,
-                cache_ttl=ttl,
+            per_unit = self.unit_price(
+                key, model_id=model_id, on=on, route=route, service_tier=service_tier, region=region, context=context
             )
-            if entry is None:
+            if per_unit is None:
                 missing.append(key)
                 continue
-            costs[key] = entry.per_unit * count
+            costs[key] = per_unit * count
         return costs, missing
+
+    def unit_price(
+        self, key: str, *, model_id: str, on: date, route: str, service_tier: str, region: str, context: str
+    ) -> Decimal | None:
+        """The price per unit of one of a request's token keys (input, output, cache_read, cache_write (5-minute),
+        cache_write_1h, image) in the request's `context` (see `request_context`), or None when unpriced."""
+        token_type, ttl = ("cache_write", "1h") if key == "cache_write_1h" else (key, "")
+        entry = self.price(
+            model_id=model_id,
+            token_type=token_type,
+            on=on,
+            route=route,
+            service_tier=service_tier,
+            region=region,
+            context=context,
+            cache_ttl=ttl,
+        )
+        return None if entry is None else entry.per_unit
 
     def estimate(
         self,

@@ -119,20 +119,13 @@ class _Prices:
         key = (row["model_id"], row["usage_date"], row["route"], row["service_tier"], row["region"], context)
         units = self.units.get(key)
         if units is None:
-            units = self.units[key] = {}
-            for name in TOKEN_KEYS:
-                token_type, ttl = ("cache_write", "1h") if name == "cache_write_1h" else (name, "")
-                entry = catalog.price(
-                    model_id=row["model_id"],
-                    token_type=token_type,
-                    on=row["usage_date"],
-                    route=row["route"],
-                    service_tier=row["service_tier"],
-                    region=row["region"],
-                    context=context,
-                    cache_ttl=ttl,
+            model_id, on, route, tier, region, _ = key
+            units = self.units[key] = {
+                name: catalog.unit_price(
+                    name, model_id=model_id, on=on, route=route, service_tier=tier, region=region, context=context
                 )
-                units[name] = entry.per_unit if entry is not None else None
+                for name in TOKEN_KEYS
+            }
         return {name: units[name] * count for name, count in tokens.items() if count and units[name] is not None}
 
 

@@ -133,6 +133,16 @@ def _outcome(result: Reconciliation, tenant: Tenant) -> tuple[Any, ...]:
     return fields, buckets, allocations
 
 
+def _both_ways(tenant: Tenant, period: date, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, Any]:
+    """The period reconciled with bills-only days summed by PostgreSQL (then rolled back), and by the general path."""
+    catalog = catalog_load()
+    with transaction.atomic():
+        summed = _outcome(reconcile_period(tenant=tenant, period=period, catalog=catalog), tenant)
+        transaction.set_rollback(True)
+    monkeypatch.setattr(reconciliation, "_bills_alone", lambda bills, result: False)
+    return summed, _outcome(reconcile_period(tenant=tenant, period=period, catalog=catalog), tenant)
+
+
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="bill lines are summed per bucket by PostgreSQL only")
 @pytest.mark.django_db
 @pytest.mark.parametrize(
@@ -157,13 +167,8 @@ def test_days_with_bills_and_no_requests_come_out_as_the_general_path_makes_them
     stale = list(lines.order_by("id").values_list("id", flat=True)[:3])
     SpendEvent.objects.filter(id__in=stale[:2]).update(allocated_cost_usd=Decimal("1.5"))
     SpendEvent.objects.filter(id__in=stale[2:]).update(allocated_cost_usd=None)
-    catalog = catalog_load()
 
-    with transaction.atomic():
-        summed = _outcome(reconcile_period(tenant=tenant, period=period, catalog=catalog), tenant)
-        transaction.set_rollback(True)
-    monkeypatch.setattr(reconciliation, "_bills_alone", lambda bills, result: False)
-    general = _outcome(reconcile_period(tenant=tenant, period=period, catalog=catalog), tenant)
+    summed, general = _both_ways(tenant, period, monkeypatch)
 
     assert summed == general
     assert general[0][7] == len(stale) > 0 and general[0][4] == 0  # the stale lines rewritten; no request anywhere
@@ -205,12 +210,7 @@ def test_modalities_routes_and_principals_make_the_same_buckets_both_ways(
         billed_line(tenant, cost=cost, day=DAY, model_id=SONNET, token_type=token_type, route=route,
                     iam_principal=principal, line_item_type="Usage", usage_category="tokens",
                     account_id="111111111111", region="us-east-1")  # fmt: skip
-    catalog = catalog_load()
-    with transaction.atomic():
-        summed = _outcome(reconcile_period(tenant=tenant, period=DAY, catalog=catalog), tenant)
-        transaction.set_rollback(True)
-    monkeypatch.setattr(reconciliation, "_bills_alone", lambda bills, result: False)
-    general = _outcome(reconcile_period(tenant=tenant, period=DAY, catalog=catalog), tenant)
+    summed, general = _both_ways(tenant, DAY, monkeypatch)
 
     assert summed == general
     # Worked out by hand: Alice's regional input (1.10 + 2.20 + 3.30: a geographic profile is regional too), the
